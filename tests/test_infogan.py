@@ -1,0 +1,283 @@
+"""Tests of infogan.py: networks, codes, losses, checkpoints, resume, determinism, CLI errors."""
+import hashlib
+import gzip
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import infogan as ig
+from conftest import ROOT
+
+BASE = dict(n_noise=62, cat=[10], n_cont=2, learn_std=False, img_size=28, channels=1)
+CONFIGS = {
+    "paper": BASE,
+    "no_cont": {**BASE, "n_cont": 0},
+    "two_cats": {**BASE, "cat": [10, 10]},
+    "learn_std": {**BASE, "n_cont": 3, "learn_std": True},
+    "no_cat": {**BASE, "cat": []},
+}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_network_shapes(name):
+    cfg = CONFIGS[name]
+    G, D = ig.build_models(cfg)
+    latent, cat_idx, cont = ig.sample_latent(8, cfg)
+    assert latent.shape == (8, cfg["n_noise"] + sum(cfg["cat"]) + cfg["n_cont"])
+    x = G(latent)
+    assert x.shape == (8, 1, 28, 28)
+    assert x.min() >= -1 and x.max() <= 1  # tanh range
+    logit, q = D(x)
+    assert logit.shape == (8,)
+    assert q.shape == (8, ig.q_dim(cfg))
+    cat_logits, mu, log_std = ig.split_q(q, cfg)
+    assert [t.shape[1] for t in cat_logits] == cfg["cat"]
+    assert mu.shape == log_std.shape == (8, cfg["n_cont"])
+
+
+def test_image_size_is_a_parameter():
+    G = ig.Generator(20, img_size=32, channels=3)
+    D = ig.Discriminator(5, img_size=32, channels=3)
+    x = G(torch.randn(4, 20))
+    assert x.shape == (4, 3, 32, 32)
+    assert D(x)[1].shape == (4, 5)
+
+
+@pytest.mark.parametrize("cats", [[10], [10, 10], [3]])
+def test_categorical_info_loss_at_init_is_ln_k(cats):
+    """A fresh Q knows nothing, so its cross-entropy is about H(c) = Σ ln K: MI estimate ≈ 0."""
+    torch.manual_seed(0)
+    cfg = {**BASE, "cat": cats}
+    G, D = ig.build_models(cfg)
+    latent, cat_idx, cont = ig.sample_latent(512, cfg)
+    ce, nll = ig.info_terms(D(G(latent))[1], cat_idx, cont, cfg)
+    assert ce.item() == pytest.approx(ig.entropy_cat(cfg), abs=0.1 * len(cats))
+    # fixed σ = 1: NLL = ½ ln 2π + E[(c-μ)²]/2 per code; E[(c-μ)²] ≥ Var(c) = 1/3 for c ~ U(-1, 1)
+    # when μ ignores c, and a fresh head's small random μ adds only a little to it
+    floor = cfg["n_cont"] * (0.5 * math.log(2 * math.pi) + 1 / 6)
+    assert floor - 0.05 < nll.item() < floor + 0.25 * cfg["n_cont"]
+
+
+def test_info_terms_reward_a_correct_q():
+    cfg = BASE
+    cat_idx = torch.tensor([[3], [7]])
+    cont = torch.tensor([[0.5, -0.5], [0.1, 0.2]])
+    perfect = torch.cat([torch.nn.functional.one_hot(cat_idx[:, 0], 10) * 50.0, cont], 1)
+    ce, nll = ig.info_terms(perfect, cat_idx, cont, cfg)
+    assert ce.item() < 1e-6
+    assert nll.item() == pytest.approx(2 * 0.5 * math.log(2 * math.pi))
+
+
+def test_sample_latent_values_and_reproducibility():
+    cfg = {**BASE, "cat": [10, 4], "n_cont": 3}
+    latent, cat_idx, cont = ig.sample_latent(4000, cfg, generator=torch.Generator().manual_seed(1))
+    z, oh1, oh2, c = torch.split(latent, [62, 10, 4, 3], dim=1)
+    assert torch.equal(oh1.argmax(1), cat_idx[:, 0]) and torch.equal(oh2.argmax(1), cat_idx[:, 1])
+    assert torch.equal(oh1.sum(1), torch.ones(4000)) and torch.equal(oh2.sum(1), torch.ones(4000))
+    assert set(cat_idx[:, 0].tolist()) == set(range(10)) and set(cat_idx[:, 1].tolist()) == set(range(4))
+    assert torch.equal(c, cont) and cont.min() >= -1 and cont.max() <= 1
+    assert cont.min() < -0.99 and cont.max() > 0.99  # uniform over the whole range
+    assert abs(z.mean().item()) < 0.02 and abs(z.std().item() - 1) < 0.02
+    again, _, _ = ig.sample_latent(4000, cfg, generator=torch.Generator().manual_seed(1))
+    other, _, _ = ig.sample_latent(4000, cfg, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(latent, again) and not torch.equal(latent, other)
+
+
+def test_vendored_mnist_matches_published_checksums():
+    md5 = {"train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
+           "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
+           "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
+           "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cfbb04c329615203637"}
+    for name, digest in md5.items():
+        with gzip.open(ig.DEFAULT_DATA_DIR / name) as f:
+            assert hashlib.md5(f.read()).hexdigest() == digest, name
+    x, y = ig.load_mnist(split="train")
+    assert x.shape == (60000, 28, 28) and y.shape == (60000,) and set(y.tolist()) == set(range(10))
+    assert ig.load_mnist(split="test")[0].shape == (10000, 28, 28)
+
+
+# -----------------------------------------------------------------------------
+# The command line, on a 96-image data set (3 steps per epoch at batch 32)
+
+
+def run(args, tiny_data, catch=False):
+    """Invoke the CLI in-process on the tiny data set; returns click's Result."""
+    res = CliRunner().invoke(ig.main, [*args, "--batch-size", "32", "--data-dir", str(tiny_data),
+                                       "--log-every", "1", "--device", "cpu"])
+    if not catch:
+        assert res.exit_code == 0, res.output
+    return res
+
+
+def weights(path):
+    return torch.load(path, weights_only=True)
+
+
+def same_state(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_cli_trains_and_writes_run_directory(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    res = run(["--max-steps", "5", "--out", str(out)], tiny_data)
+    assert "done at step 5" in res.output
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["cat"] == [10] and cfg["n_cont"] == 2 and cfg["lr_g"] == 1e-3 and cfg["lr_d"] == 2e-4
+    lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [1, 2, 3, 4, 5]
+    assert {"loss_d", "loss_g", "info", "mi", "img_per_s"} <= lines[0].keys()
+    assert all(math.isfinite(r["loss_d"]) for r in lines)
+    # step 3 ends epoch 1 and step 5 ends training: one grid each, 10 rows of 10
+    pngs = sorted(p.name for p in (out / "samples").glob("*.png"))
+    assert pngs == ["step_0000003.png", "step_0000005.png"]
+    from PIL import Image
+    assert Image.open(out / "samples" / pngs[0]).size == (10 * 30 + 2, 10 * 30 + 2)
+    ckpt = weights(out / "ckpt.pt")  # weights_only=True: plain tensors and Python types only
+    assert ckpt["step"] == 5 and ckpt["config"]["cat"] == [10]
+    assert not (out / "ckpt.pt.tmp").exists()
+
+
+def test_checkpoint_rebuilds_identical_generator(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    run(["--max-steps", "2", "--out", str(out), "--cat", "10,4", "--n-cont", "1", "--n-noise", "16"], tiny_data)
+    G, D, cfg, ckpt = ig.load_checkpoint(out / "ckpt.pt")
+    assert cfg["cat"] == [10, 4] and cfg["n_cont"] == 1 and cfg["n_noise"] == 16
+    assert same_state(G.state_dict(), ckpt["G"])
+    G2, _ = ig.build_models(cfg)
+    G2.load_state_dict(weights(out / "ckpt.pt")["G"])
+    latent, _, _ = ig.sample_latent(6, cfg, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(G(latent), G2.eval()(latent))
+
+
+def test_same_seed_same_weights_other_seed_differs(tiny_data, tmp_path):
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        run(["--max-steps", "4", "--seed", str(seed), "--out", str(tmp_path / name)], tiny_data)
+    a, b, c = (weights(tmp_path / n / "ckpt.pt") for n in "abc")
+    assert same_state(a["G"], b["G"]) and same_state(a["D"], b["D"])
+    assert not same_state(a["G"], c["G"])
+
+
+def test_resume_is_exact_across_an_epoch_boundary(tiny_data, tmp_path):
+    run(["--max-steps", "7", "--out", str(tmp_path / "full")], tiny_data)
+    run(["--max-steps", "4", "--out", str(tmp_path / "part")], tiny_data)
+    res = run(["--resume", str(tmp_path / "part" / "ckpt.pt"), "--max-steps", "7"], tiny_data)
+    assert "training steps 4..7" in res.output
+    full, part = weights(tmp_path / "full" / "ckpt.pt"), weights(tmp_path / "part" / "ckpt.pt")
+    assert part["step"] == full["step"] == 7
+    for key in ("G", "D"):
+        assert same_state(full[key], part[key]), key
+    assert torch.equal(full["latent_rng"], part["latent_rng"])
+
+
+def test_ctrl_c_saves_a_resumable_checkpoint(tiny_data, tmp_path, monkeypatch):
+    """SIGINT during step 2 stops after it, saves, and says how to resume; resuming matches a straight run."""
+    real_step = ig.train_step
+
+    def step_then_interrupt(*a, **k):
+        out = real_step(*a, **k)
+        if a[2].state_dict()["state"][0]["step"].item() == 2:  # the second G step
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    monkeypatch.setattr(ig, "train_step", step_then_interrupt)
+    res = run(["--max-steps", "5", "--out", str(tmp_path / "int")], tiny_data, catch=True)
+    assert res.exit_code == 1
+    assert "interrupted at step 2; checkpoint saved. Resume with: python infogan.py --resume" in res.output
+    assert "Traceback" not in res.output
+    assert weights(tmp_path / "int" / "ckpt.pt")["step"] == 2
+    monkeypatch.setattr(ig, "train_step", real_step)
+    run(["--resume", str(tmp_path / "int" / "ckpt.pt")], tiny_data)
+    run(["--max-steps", "5", "--out", str(tmp_path / "straight")], tiny_data)
+    assert same_state(weights(tmp_path / "int" / "ckpt.pt")["G"], weights(tmp_path / "straight" / "ckpt.pt")["G"])
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_data, tmp_path, monkeypatch):
+    real_step = ig.train_step
+    calls = []
+
+    def nan_at_step_5(*a, **k):
+        out = real_step(*a, **k)
+        calls.append(1)
+        if len(calls) == 5:
+            out["loss_d"] = torch.tensor(float("nan"))
+        return out
+
+    monkeypatch.setattr(ig, "train_step", nan_at_step_5)
+    out = tmp_path / "nan"
+    res = run(["--max-steps", "9", "--out", str(out)], tiny_data, catch=True)
+    assert res.exit_code == 1
+    assert "non-finite loss near step 5" in res.output and "Traceback" not in res.output
+    assert weights(out / "ckpt.pt")["step"] == 3  # the end of epoch 1, the last good one
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--device", "cuda:7"], "device 'cuda:7'"),
+    (["--batch-size", "0"], "Invalid value for '--batch-size'"),
+    (["--n-noise", "-3"], "Invalid value for '--n-noise'"),
+    (["--cat", "10,x"], "is not a comma-separated list of integers"),
+    (["--cat", "10,1"], "at least 2 values"),
+    (["--batch-size", "500"], "larger than the dataset"),
+])
+def test_bad_options_give_one_line_errors(tiny_data, tmp_path, args, message):
+    res = CliRunner().invoke(ig.main, ["--max-steps", "1", "--out", str(tmp_path / "r"),
+                                       "--data-dir", str(tiny_data), *args])
+    assert res.exit_code != 0
+    assert message in res.output
+    assert not isinstance(res.exception, Exception) or isinstance(res.exception, SystemExit)
+
+
+def test_bad_data_dirs(tiny_data, tmp_path):
+    res = CliRunner().invoke(ig.main, ["--max-steps", "1", "--out", str(tmp_path / "r"), "--data-dir", str(tmp_path / "nope")])
+    assert res.exit_code == 1 and f"data directory {tmp_path / 'nope'} does not exist" in res.output
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in tiny_data.iterdir():
+        (bad / f.name).write_bytes(f.read_bytes())
+    corrupt = bad / "train-images-idx3-ubyte.gz"
+    corrupt.write_bytes(corrupt.read_bytes()[:500])  # truncated gzip stream
+    res = CliRunner().invoke(ig.main, ["--max-steps", "1", "--out", str(tmp_path / "r"), "--data-dir", str(bad)])
+    assert res.exit_code == 1 and f"cannot read {corrupt}" in res.output
+    with gzip.open(corrupt, "wb") as f:
+        f.write(b"\x00\x00\x08\x03" + (96).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + b"\x00" * 100)
+    res = CliRunner().invoke(ig.main, ["--max-steps", "1", "--out", str(tmp_path / "r"), "--data-dir", str(bad)])
+    assert res.exit_code == 1 and f"{corrupt} is truncated or corrupt" in res.output
+
+
+def test_resume_errors(tiny_data, tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    res = run(["--resume", str(junk)], tiny_data, catch=True)
+    assert res.exit_code == 1 and "is not an InfoGAN checkpoint" in res.output
+    torch.save({"weights": torch.zeros(2)}, junk)
+    res = run(["--resume", str(junk)], tiny_data, catch=True)
+    assert res.exit_code == 1 and "is not an InfoGAN checkpoint" in res.output
+    res = run(["--resume", str(tmp_path / "missing.pt")], tiny_data, catch=True)
+    assert res.exit_code == 1 and "does not exist" in res.output
+    run(["--max-steps", "1", "--out", str(tmp_path / "r")], tiny_data)
+    res = run(["--resume", str(tmp_path / "r" / "ckpt.pt"), "--n-cont", "3"], tiny_data, catch=True)
+    assert res.exit_code == 1 and "--n-cont cannot change on resume (checkpoint has 2)" in res.output
+    res = run(["--max-steps", "1", "--out", str(tmp_path / "r")], tiny_data, catch=True)
+    assert res.exit_code == 1 and "already holds a run" in res.output
+    assert weights(tmp_path / "r" / "ckpt.pt")["step"] == 1  # the refused run left it alone
+
+
+def test_script_runs_as_a_program_and_import_has_no_side_effects(tiny_data, tmp_path):
+    """The real script for two steps in a fresh process; bad input there exits 1 with one line, no traceback."""
+    cmd = [sys.executable, str(ROOT / "infogan.py"), "--batch-size", "32", "--data-dir", str(tiny_data), "--device", "cpu"]
+    ok = subprocess.run([*cmd, "--max-steps", "2", "--out", str(tmp_path / "r")], capture_output=True, text=True, cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "r" / "ckpt.pt").exists()
+    bad = subprocess.run([*cmd, "--resume", str(tmp_path / "r" / "config.json")], capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().count("\n") == 0 and "is not an InfoGAN checkpoint" in bad.stderr
+    imp = subprocess.run([sys.executable, "-c", "import infogan"], capture_output=True, text=True, cwd=ROOT)
+    assert imp.returncode == 0 and imp.stdout == "" and imp.stderr == ""
