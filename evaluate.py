@@ -1,0 +1,365 @@
+"""Score an InfoGAN checkpoint: does the categorical code pick the digit, and the continuous codes the style?
+
+Figures (all from a pretrained MNIST classifier that ships in weights/, and MNIST's test set):
+  agreement   codes -> digits: generate --n images per value of the first categorical code, classify
+              them, find the one-to-one code->digit map with most matches (Hungarian); the share matched
+  purity      per code, the share of its images that are its majority digit
+  coverage    how many distinct digits the codes' majorities cover (10 = no merged digits)
+  q_accuracy  the paper's metric: Q's categorical prediction on the 10k real test images, Hungarian-
+              matched to the labels (paper: 5% error, i.e. 0.95)
+  fid         Frechet distance between the classifier's penultimate features of 10k generated and the
+              10k test images; fid_floor is the same between 10k train and the 10k test images
+  cont        per continuous code, the correlation of the code (swept over [-2, 2], all else fixed)
+              with slant (second-order image moments) and ink (mean intensity)
+
+Run `python evaluate.py --help` for options.
+"""
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import infogan as ig
+
+WEIGHTS = ig.HERE / "weights" / "mnist_classifier.pt"
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # training-set pixel statistics on [0, 1]
+
+# -----------------------------------------------------------------------------
+# The classifier
+
+
+class Classifier(nn.Module):
+    """A small CNN: (B, 1, 28, 28) normalised images -> 10 logits; `features` is its 128-d penultimate layer."""
+
+    def __init__(self):
+        super().__init__()
+        block = lambda cin, cout: [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]  # noqa: E731
+        self.body = nn.Sequential(
+            *block(1, 32), *block(32, 32), nn.MaxPool2d(2),  # 28 -> 14
+            *block(32, 64), *block(64, 64), nn.MaxPool2d(2),  # 14 -> 7
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.BatchNorm1d(128), nn.ReLU(),
+        )
+        self.head = nn.Linear(128, 10)
+
+    def features(self, x):
+        return self.body(x)  # (B, 128)
+
+    def forward(self, x):
+        return self.head(self.body(x))  # (B, 10)
+
+
+def to_classifier_input(x_tanh):
+    """Generator range [-1, 1] -> [0, 1] -> normalised as the classifier was trained. Used everywhere."""
+    return ((x_tanh.float() + 1) / 2 - MNIST_MEAN) / MNIST_STD
+
+
+def load_classifier(path=WEIGHTS, device="cpu"):
+    path = Path(path)
+    if not path.is_file():
+        raise click.ClickException(f"classifier weights {path} are missing; make them with: python evaluate.py --train-classifier")
+    clf = Classifier()
+    try:
+        clf.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as e:
+        raise click.ClickException(f"{path} does not hold the classifier's weights ({str(e).splitlines()[0][:100]})")
+    return clf.to(device).eval()
+
+
+@torch.no_grad()
+def classify(clf, x_tanh, batch=1000):
+    """Predicted digits and 128-d features for images in [-1, 1]: ((N,) long, (N, 128) float)."""
+    preds, feats = [], []
+    for i in range(0, len(x_tanh), batch):
+        h = clf.features(to_classifier_input(x_tanh[i:i + batch]))
+        feats.append(h)
+        preds.append(clf.head(h).argmax(1))
+    return torch.cat(preds), torch.cat(feats)
+
+
+def train_classifier(out=WEIGHTS, data_dir=ig.DEFAULT_DATA_DIR, epochs=4, seed=0, device="cpu", echo=click.echo):
+    """Train the shipped classifier: Adam with a one-cycle schedule, random ±2 pixel shifts. Returns test accuracy."""
+    torch.manual_seed(seed)
+    device = torch.device(device)
+    images, labels = ig.load_mnist(data_dir, "train")
+    x, y = ig.to_tanh_range(images, device), torch.as_tensor(labels, device=device)
+    clf = Classifier().to(device)
+    bs = 128
+    steps = epochs * (len(x) // bs)
+    opt = torch.optim.Adam(clf.parameters(), lr=2e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
+    g = torch.Generator().manual_seed(seed)
+    step = 0
+    for epoch in range(epochs):
+        perm = torch.randperm(len(x), generator=g).to(device)
+        for i in range(len(x) // bs):
+            idx = perm[i * bs:(i + 1) * bs]
+            # random translation by up to 2 pixels: pad with background (-1), crop at a random offset
+            dx, dy = torch.randint(0, 5, (2,), generator=g).tolist()
+            xb = F.pad(x[idx], (2, 2, 2, 2), value=-1.0)[:, :, dy:dy + 28, dx:dx + 28]
+            loss = F.cross_entropy(clf(to_classifier_input(xb)), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+        acc = test_accuracy(clf.eval(), data_dir, device)
+        clf.train()
+        echo(f"epoch {epoch + 1}/{epochs}: loss {loss.item():.4f}, test accuracy {acc:.4f}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in clf.state_dict().items()}
+    ig.save_checkpoint(out, state)
+    return acc
+
+
+def test_accuracy(clf, data_dir=ig.DEFAULT_DATA_DIR, device="cpu"):
+    x, y = ig.load_mnist(data_dir, "test")
+    pred, _ = classify(clf, ig.to_tanh_range(x, device))
+    return (pred.cpu() == torch.as_tensor(y)).float().mean().item()
+
+
+# -----------------------------------------------------------------------------
+# Metrics
+
+
+def hungarian(confusion):
+    """Best one-to-one row->column matching of a (K, M) count matrix (K <= M).
+
+    Returns (mapping {row: column}, matched share of all counts)."""
+    from scipy.optimize import linear_sum_assignment
+    confusion = np.asarray(confusion)
+    rows, cols = linear_sum_assignment(confusion, maximize=True)
+    return {int(r): int(c) for r, c in zip(rows, cols)}, float(confusion[rows, cols].sum() / confusion.sum())
+
+
+def frechet_distance(f1, f2):
+    """Frechet distance between Gaussians fitted to two feature sets (N, d): |μ1-μ2|² + Tr(Σ1+Σ2-2(Σ1Σ2)^½)."""
+    from scipy import linalg
+    f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
+    mu1, mu2 = f1.mean(0), f2.mean(0)
+    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)  # singular Σ for degenerate (collapsed) sets
+        covmean = linalg.sqrtm(s1 @ s2)
+    if not np.isfinite(covmean).all():  # as in the reference FID code: regularise and retry
+        eps = 1e-6 * np.eye(len(s1))
+        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
+    covmean = np.real(covmean)  # tiny imaginary parts are numerical noise
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
+
+
+def slant(x_tanh):
+    """Slant of each image (N, 1, H, W) from its second-order central moments: the shear -μ11/μ02
+    (x moves by that much per row). Positive = the top leans right, as in italic writing."""
+    w = (x_tanh.float() + 1) / 2  # ink weights in [0, 1]
+    w = w.flatten(1)  # (N, H*W)
+    h, wd = x_tanh.shape[-2:]
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(wd, dtype=torch.float32), indexing="ij")
+    ys, xs = ys.flatten().to(w.device), xs.flatten().to(w.device)
+    m = w.sum(1).clamp_min(1e-6)
+    cx, cy = (w * xs).sum(1) / m, (w * ys).sum(1) / m
+    dx, dy = xs - cx[:, None], ys - cy[:, None]
+    mu11, mu02 = (w * dx * dy).sum(1) / m, (w * dy * dy).sum(1) / m
+    return -mu11 / mu02.clamp_min(1e-6)  # rows grow downwards, so a right lean has negative μ11
+
+
+def ink(x_tanh):
+    """Mean intensity on [0, 1] of each image: more ink = wider strokes (or bigger digits)."""
+    return ((x_tanh.float() + 1) / 2).flatten(1).mean(1)
+
+
+@torch.no_grad()
+def generate(G, latent, batch=1000):
+    return torch.cat([G(latent[i:i + batch]) for i in range(0, len(latent), batch)])
+
+
+@torch.no_grad()
+def code_confusion(G, cfg, clf, n=1000, seed=0, device="cpu"):
+    """(K, 10) counts of classifier digits for n images per value of the first categorical code,
+    with random noise, other codes and continuous codes; and the generated images' features."""
+    g = torch.Generator().manual_seed(seed)
+    k = cfg["cat"][0]
+    _, cat_idx, cont = ig.sample_latent(n * k, cfg, generator=g)
+    z = torch.randn(n * k, cfg["n_noise"], generator=g)
+    cat_idx[:, 0] = torch.arange(k).repeat_interleave(n)
+    x = generate(G, ig.make_latent(z, cat_idx, cont, cfg["cat"]).to(device))
+    pred, feats = classify(clf, x)
+    conf = np.zeros((k, 10), np.int64)
+    np.add.at(conf, (cat_idx[:, 0].numpy(), pred.cpu().numpy()), 1)
+    return conf, feats
+
+
+def code_report(conf):
+    """agreement, purity, coverage, mapping and merged-digit words from a (K, 10) confusion matrix."""
+    mapping, agreement = hungarian(conf)
+    purity = (conf.max(1) / conf.sum(1).clip(min=1)).round(4).tolist()
+    majority = conf.argmax(1)
+    merged = []
+    for d in sorted(set(majority.tolist())):
+        codes = [int(c) for c in np.flatnonzero(majority == d)]
+        if len(codes) > 1:
+            merged.append(f"codes {', '.join(map(str, codes))} all draw mostly digit {d}")
+    missing = sorted(set(range(10)) - set(majority.tolist()))
+    if missing:
+        merged.append(f"no code draws mostly digit{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}")
+    return {"agreement": round(agreement, 4), "coverage": int(len(set(majority.tolist()))),
+            "purity": purity, "mapping": {str(c): d for c, d in mapping.items()}, "merged": merged}
+
+
+@torch.no_grad()
+def q_accuracy(D, cfg, x_test, y_test, batch=1000):
+    """The paper's metric: Q's first categorical code as a classifier of real digits, Hungarian-matched."""
+    k = cfg["cat"][0]
+    preds = []
+    for i in range(0, len(x_test), batch):
+        cat_logits, _, _ = ig.split_q(D.q(x_test[i:i + batch]), cfg)
+        preds.append(cat_logits[0].argmax(1).cpu())
+    conf = np.zeros((k, 10), np.int64)
+    np.add.at(conf, (torch.cat(preds).numpy(), np.asarray(y_test)), 1)
+    return hungarian(conf)[1]
+
+
+@torch.no_grad()
+def cont_effects(G, cfg, n_draws=200, n_steps=9, lo=-2.0, hi=2.0, seed=0, device="cpu"):
+    """For each continuous code j: sweep it over [lo, hi] with everything else fixed, for n_draws
+    random draws; correlate the code value with each image's slant and ink after removing each
+    draw's own mean (so r measures the code's effect, not the variety between draws)."""
+    out = {}
+    values = torch.linspace(lo, hi, n_steps)
+    for j in range(cfg["n_cont"]):
+        g = torch.Generator().manual_seed(seed + j)
+        _, cat_idx, cont = ig.sample_latent(n_draws, cfg, generator=g)
+        z = torch.randn(n_draws, cfg["n_noise"], generator=g)
+        z, cat_idx, cont = (t.repeat_interleave(n_steps, 0) for t in (z, cat_idx, cont))
+        cont[:, j] = values.repeat(n_draws)
+        x = generate(G, ig.make_latent(z, cat_idx, cont, cfg["cat"]).to(device)).cpu()
+        code = cont[:, j].view(n_draws, n_steps)
+        res = {}
+        for name, prop in (("slant", slant(x)), ("ink", ink(x))):
+            p = prop.view(n_draws, n_steps)
+            p = p - p.mean(1, keepdim=True)
+            c = code - code.mean(1, keepdim=True)
+            res[name] = round(float((p * c).sum() / ((p * p).sum().sqrt() * (c * c).sum().sqrt() + 1e-12)), 4)
+        out[f"c{j + 1}"] = res
+    return out
+
+
+def describe_cont(effects, strong=0.5):
+    """Words for cont_effects: 'c1 controls slant (r = 0.93)'."""
+    words = []
+    for code, res in effects.items():
+        prop = max(res, key=lambda p: abs(res[p]))
+        if abs(res[prop]) >= strong:
+            words.append(f"{code} controls {prop} (r = {res[prop]:.2f})")
+        else:
+            words.append(f"{code} has no clear effect on slant or ink (|r| < {strong})")
+    return words
+
+
+def evaluate(G, D, cfg, clf, n=1000, seed=0, device="cpu", data_dir=ig.DEFAULT_DATA_DIR, full=True):
+    """Every figure as one dict (see the module docstring). full=False: agreement figures only."""
+    if not cfg["cat"]:
+        raise click.ClickException("this checkpoint has no categorical code to evaluate (trained with --n-cat 0)")
+    if cfg["cat"][0] > 10:
+        raise click.ClickException(f"the first categorical code has {cfg['cat'][0]} values; agreement needs at most 10")
+    conf, gen_feats = code_confusion(G, cfg, clf, n, seed, device)
+    res = code_report(conf)
+    if not full:
+        return res
+    x_test, y_test = ig.load_mnist(data_dir, "test")
+    x_test = ig.to_tanh_range(x_test, device)
+    res["q_accuracy"] = round(q_accuracy(D, cfg, x_test, y_test), 4)
+    # FID on 10k generated images (uniform codes, as in training) vs the 10k test images
+    g = torch.Generator().manual_seed(seed + 1)
+    latent, _, _ = ig.sample_latent(10_000, cfg, generator=g)
+    _, fake_feats = classify(clf, generate(G, latent.to(device)))
+    _, test_feats = classify(clf, x_test)
+    x_train, _ = ig.load_mnist(data_dir, "train")
+    idx = torch.randperm(len(x_train), generator=g)[:10_000].numpy()
+    _, train_feats = classify(clf, ig.to_tanh_range(x_train[idx], device))
+    res["fid"] = round(frechet_distance(fake_feats.cpu(), test_feats.cpu()), 4)
+    res["fid_floor"] = round(frechet_distance(train_feats.cpu(), test_feats.cpu()), 4)
+    res["cont"] = cont_effects(G, cfg, seed=seed, device=device)
+    return res
+
+
+def find_latest_checkpoint(runs_dir=ig.DEFAULT_RUNS_DIR):
+    ckpts = sorted(Path(runs_dir).glob("*/ckpt.pt"), key=lambda p: p.stat().st_mtime)
+    if not ckpts:
+        raise click.ClickException(f"no run to evaluate: no {runs_dir}/*/ckpt.pt; train one with: python infogan.py")
+    return ckpts[-1]
+
+
+# -----------------------------------------------------------------------------
+# Command line
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.argument("ckpt", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--n", type=click.IntRange(min=10), default=1000, help="Generated images per categorical value.")
+@click.option("--seed", type=int, default=0, help="Seeds every draw, so the evaluation reproduces.")
+@click.option("--device", type=str, default="auto", help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Append the JSON line to this file.")
+@click.option("--min-agreement", type=click.FloatRange(0, 1), default=None, help="Exit 1 if agreement is below this (a CI gate).")
+@click.option("--quick", is_flag=True, help="Agreement figures only (skip q_accuracy, FID, continuous codes).")
+@click.option("--classifier", type=click.Path(dir_okay=False, path_type=Path), default=WEIGHTS, help="Classifier weights.")
+@click.option("--train-classifier", "do_train", is_flag=True, help="Train the classifier (seeded by --seed) and save it to --classifier.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=ig.DEFAULT_DATA_DIR, help="Folder with the MNIST IDX .gz files.")
+def main(ckpt, n, seed, device, json_file, min_agreement, quick, classifier, do_train, data_dir):
+    """Score how well an InfoGAN checkpoint's codes control digits and style.
+
+    With no CKPT, evaluates the most recently written runs/*/ckpt.pt.
+
+    \b
+    Examples:
+      python evaluate.py                                  # latest run under runs/
+      python evaluate.py runs/<run>/ckpt.pt --json results.jsonl
+      python evaluate.py --min-agreement 0.9              # exit 1 below 0.9
+      python evaluate.py --train-classifier               # retrain weights/mnist_classifier.pt
+    """
+    dev = ig.pick_device(device)
+    if do_train:
+        acc = train_classifier(classifier, data_dir, seed=seed, device=dev)
+        click.echo(f"saved {classifier} (test accuracy {acc:.4f})")
+        return
+    if ckpt is None:
+        ckpt = find_latest_checkpoint()
+        click.echo(f"evaluating {ckpt} (the most recent run under {ig.DEFAULT_RUNS_DIR}/)")
+    G, D, cfg, meta = ig.load_checkpoint(ckpt, dev)
+    clf = load_classifier(classifier, dev)
+    t0 = time.perf_counter()
+    res = evaluate(G, D, cfg, clf, n, seed, dev, data_dir, full=not quick)
+    res = {"ckpt": str(ckpt), "step": meta["step"], "seed": seed, "n": n, **res,
+           "train_seconds": round(meta.get("train_seconds", 0.0), 1), "eval_seconds": round(time.perf_counter() - t0, 1)}
+
+    # human-readable summary, then the JSON line
+    click.echo(f"agreement {res['agreement']:.4f}, coverage {res['coverage']}/10 digits")
+    click.echo("code -> digit: " + ", ".join(f"{c}->{d} ({p:.2f})" for (c, d), p in zip(res["mapping"].items(), res["purity"])))
+    for words in res["merged"]:
+        click.echo(f"merged: {words}")
+    if not quick:
+        click.echo(f"q_accuracy {res['q_accuracy']:.4f} (paper: 0.95), FID {res['fid']:.3f} (train-vs-test floor {res['fid_floor']:.3f})")
+        for words in describe_cont(res["cont"]):
+            click.echo(words)
+    line = json.dumps(res)
+    click.echo(line)
+    if json_file is not None:
+        with open(json_file, "a") as f:
+            f.write(line + "\n")
+    digit_map = {"digit_to_code": {str(d): int(c) for c, d in res["mapping"].items()},
+                 "code_to_digit": res["mapping"], "purity": res["purity"], "agreement": res["agreement"],
+                 "step": meta["step"]}
+    (Path(ckpt).parent / "digit_map.json").write_text(json.dumps(digit_map, indent=2) + "\n")
+    if min_agreement is not None and res["agreement"] < min_agreement:
+        raise click.ClickException(f"agreement {res['agreement']:.4f} is below --min-agreement {min_agreement}")
+
+
+if __name__ == "__main__":
+    main()
