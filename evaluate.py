@@ -186,8 +186,7 @@ def code_confusion(G, cfg, clf, n=1000, seed=0, device="cpu"):
     with random noise, other codes and continuous codes; and the generated images' features."""
     g = torch.Generator().manual_seed(seed)
     k = cfg["cat"][0]
-    _, cat_idx, cont = ig.sample_latent(n * k, cfg, generator=g)
-    z = torch.randn(n * k, cfg["n_noise"], generator=g)
+    z, cat_idx, cont = ig.sample_codes(n * k, cfg, generator=g)
     cat_idx[:, 0] = torch.arange(k).repeat_interleave(n)
     x = generate(G, ig.make_latent(z, cat_idx, cont, cfg["cat"]).to(device))
     pred, feats = classify(clf, x)
@@ -235,8 +234,7 @@ def cont_effects(G, cfg, n_draws=200, n_steps=9, lo=-2.0, hi=2.0, seed=0, device
     values = torch.linspace(lo, hi, n_steps)
     for j in range(cfg["n_cont"]):
         g = torch.Generator().manual_seed(seed + j)
-        _, cat_idx, cont = ig.sample_latent(n_draws, cfg, generator=g)
-        z = torch.randn(n_draws, cfg["n_noise"], generator=g)
+        z, cat_idx, cont = ig.sample_codes(n_draws, cfg, generator=g)
         z, cat_idx, cont = (t.repeat_interleave(n_steps, 0) for t in (z, cat_idx, cont))
         cont[:, j] = values.repeat(n_draws)
         x = generate(G, ig.make_latent(z, cat_idx, cont, cfg["cat"]).to(device)).cpu()
@@ -301,7 +299,7 @@ def find_latest_checkpoint(runs_dir=ig.DEFAULT_RUNS_DIR):
 # Command line
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.argument("ckpt", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--n", type=click.IntRange(min=10), default=1000, help="Generated images per categorical value.")
 @click.option("--seed", type=int, default=0, help="Seeds every draw, so the evaluation reproduces.")

@@ -129,15 +129,24 @@ def make_latent(z, cat_idx, cont, cats):
     return torch.cat([z, *one_hots, cont], dim=1)
 
 
-def sample_latent(n, cfg, device="cpu", generator=None):
-    """Draw z ~ N(0, I), c_cat ~ Uniform{0..K-1} per code, c_cont ~ Unif(-1, 1).
-
-    Returns (latent (n, n_latent), cat_idx (n, n_cat_codes) long, cont (n, n_cont))."""
-    z = torch.randn(n, cfg["n_noise"], device=device, generator=generator)
+def sample_codes(n, cfg, device="cpu", generator=None):
+    """Draw z (the --noise prior N(0, I) or Unif(-1, 1), times --noise-scale), c_cat ~ Uniform{0..K-1} per code and
+    c_cont ~ Unif(-1, 1). Returns (z (n, n_noise), cat_idx (n, n_cat_codes) long, cont (n, n_cont))."""
+    if cfg["noise"] == "uniform":
+        z = torch.rand(n, cfg["n_noise"], device=device, generator=generator) * 2 - 1
+    else:
+        z = torch.randn(n, cfg["n_noise"], device=device, generator=generator)
+    z = z * cfg["noise_scale"]
     cat_idx = torch.stack(
         [torch.randint(k, (n,), device=device, generator=generator) for k in cfg["cat"]], dim=1
     ) if cfg["cat"] else torch.zeros(n, 0, dtype=torch.long, device=device)
     cont = torch.rand(n, cfg["n_cont"], device=device, generator=generator) * 2 - 1
+    return z, cat_idx, cont
+
+
+def sample_latent(n, cfg, device="cpu", generator=None):
+    """Draw every code at once: (generator input (n, n_latent), cat_idx (n, n_cat_codes), cont (n, n_cont))."""
+    z, cat_idx, cont = sample_codes(n, cfg, device, generator)
     return make_latent(z, cat_idx, cont, cfg["cat"]), cat_idx, cont
 
 
@@ -324,8 +333,7 @@ def fixed_grid_latent(cfg, n_cols=10, seed=0, device="cpu"):
     """Latents for the progress grid: rows = values of the first categorical code, columns = a
     fixed noise (and continuous code) draw shared by every row. (K * n_cols, n_latent)."""
     g = torch.Generator().manual_seed(seed)
-    _, cat_idx, cont = sample_latent(n_cols, cfg, generator=g)
-    z = torch.randn(n_cols, cfg["n_noise"], generator=g)
+    z, cat_idx, cont = sample_codes(n_cols, cfg, generator=g)
     k = cfg["cat"][0] if cfg["cat"] else 1
     z, cat_idx, cont = z.repeat(k, 1), cat_idx.repeat(k, 1), cont.repeat(k, 1)
     if cfg["cat"]:
@@ -347,6 +355,21 @@ def make_optimizers(G, D, cfg):
     return opt_g, opt_d
 
 
+def translate(x, shift, gen=None):
+    """Shift each image (B, C, H, W) by its own random offset of up to `shift` pixels, filling
+    with background (-1). Every image D and Q see is shifted, so the code has to live in what
+    survives a shift (the digit's shape), not in exact pixel positions."""
+    if not shift:
+        return x
+    B, C, H, W = x.shape
+    pad = F.pad(x, (shift, shift, shift, shift), value=-1.0)
+    dy, dx = torch.randint(0, 2 * shift + 1, (2, B, 1), device=x.device, generator=gen)
+    rows = dy + torch.arange(H, device=x.device)  # (B, H)
+    cols = dx + torch.arange(W, device=x.device)  # (B, W)
+    b = torch.arange(B, device=x.device)[:, None, None]
+    return pad[b, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)  # (B, H, W, C) -> (B, C, H, W)
+
+
 def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     """One InfoGAN step on a real batch x_real (B, C, H, W): a D step, then a G/Q step.
 
@@ -361,9 +384,10 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
         x_fake = G(latent)  # (B, C, H, W)
 
     # D step: minimise -V(D, G) [+ λ L_I of the detached fakes, through the shared trunk]
+    aug = lambda x: translate(x, cfg["augment"], gen)  # noqa: E731 (identity when augment = 0)
     with amp():
-        logit_real, _ = D(x_real, with_q=False)
-        logit_fake, q_fake = D(x_fake.detach(), with_q=cfg["info_trunk"])
+        logit_real, _ = D(aug(x_real), with_q=False)
+        logit_fake, q_fake = D(aug(x_fake.detach()), with_q=cfg["info_trunk"])
     loss_d = F.binary_cross_entropy_with_logits(logit_real.float(), ones) + \
         F.binary_cross_entropy_with_logits(logit_fake.float(), zeros)
     loss_d_total = loss_d
@@ -380,7 +404,7 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     D.trunk.requires_grad_(False)
     D.d_head.requires_grad_(False)
     with amp():
-        logit_fake, q_fake = D(x_fake)
+        logit_fake, q_fake = D(aug(x_fake))
     loss_g = F.binary_cross_entropy_with_logits(logit_fake.float(), ones)
     ce, nll = info_terms(q_fake, cat_idx, cont, cfg)
     info = lam_cat * ce + lam_cont * nll
@@ -419,10 +443,11 @@ class _StopFlag:
         signal.signal(signal.SIGINT, self.old)
 
 
-def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None):
+def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     """Train InfoGAN with config `cfg`, writing into `out_dir`; resume from the dict `ckpt` if given.
 
-    hook(step, G, D), if given, is called after every step (benchmarks evaluate from it).
+    hook(step, G, D), if given, is called after every step (benchmarks evaluate from it);
+    progress=False hides the per-epoch progress bar.
     Returns (G, D, final step)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -483,6 +508,7 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None):
                 f"{out_dir / 'ckpt.pt'} is untouched (try a lower --lr-g/--lr-d)")
 
     echo(f"device {device} ({precision}), {steps_per_epoch} steps/epoch, training steps {step}..{total}, run dir {out_dir}")
+    nl = "\n" if sys.stderr.isatty() else ""  # step lines start below a live progress bar
     metrics_file = open(out_dir / "metrics.jsonl", "a")
     try:
         with _StopFlag() as stop:
@@ -491,7 +517,9 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None):
                 perm = data_permutation(cfg["seed"], epoch, n, device)
                 first, last = step % steps_per_epoch, min(steps_per_epoch, total - epoch * steps_per_epoch)
                 label = f"epoch {epoch + 1}/{math.ceil(total / steps_per_epoch)}"
-                with click.progressbar(range(first, last), label=label, show_eta=True, file=sys.stderr) as bar:
+                bar = click.progressbar(range(first, last), label=label, show_eta=True, file=sys.stderr) \
+                    if progress else nullcontext(range(first, last))
+                with bar as bar:
                     for i in bar:
                         t0 = time.perf_counter()
                         x = data[perm[i * bs:(i + 1) * bs]]
@@ -508,7 +536,7 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None):
                                    "img_per_s": round(n_sum * bs / dt, 1)}
                             metrics_file.write(json.dumps(rec) + "\n")
                             metrics_file.flush()
-                            echo(f"\nstep {step:6d} | D {rec['loss_d']:.3f} | G {rec['loss_g']:.3f} | "
+                            echo(f"{nl}step {step:6d} | D {rec['loss_d']:.3f} | G {rec['loss_g']:.3f} | "
                                  f"info {rec['info']:.3f} | MI {rec['mi']:.3f}/{entropy_cat(cfg):.3f} | "
                                  f"{rec['img_per_s']:.0f} img/s")
                             sums, n_sum, t_log = None, 0, time.perf_counter()
@@ -538,32 +566,58 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None):
 # Command line
 
 
+class OneLineCommand(click.Command):
+    """A click command whose usage errors (bad option values) print one line, not the usage block."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            err = click.ClickException(e.format_message())
+            err.exit_code = e.exit_code  # 2, as click gives usage errors
+            raise err from None
+
+
 def parse_cat(text):
     """'10' or '10,10' -> [10] / [10, 10]; '' or '0' -> [] (no categorical code)."""
     try:
         cats = [int(t) for t in str(text).replace(" ", "").split(",") if t != ""]
     except ValueError:
-        raise click.BadParameter(f"'{text}' is not a comma-separated list of integers")
+        raise click.ClickException(f"--cat '{text}' is not a comma-separated list of integers")
     cats = [k for k in cats if k != 0]
     if any(k < 2 for k in cats):
-        raise click.BadParameter("each categorical code needs at least 2 values")
+        raise click.ClickException(f"--cat '{text}': each categorical code needs at least 2 values")
     return cats
+
+
+def default_config(**overrides):
+    """The config a plain `python infogan.py` run uses, with overrides (for benchmarks and tests)."""
+    cfg = {p.name: p.default for p in main.params if p.name not in ("cat_spec", "resume")}
+    n_cat = cfg.pop("n_cat")
+    cfg.update(cat=[n_cat] if n_cat else [], img_size=28, channels=1, data_dir=str(DEFAULT_DATA_DIR), out=None)
+    unknown = set(overrides) - set(cfg)
+    if unknown:
+        raise KeyError(f"unknown config keys: {sorted(unknown)}")
+    return {**cfg, **overrides}
 
 
 # options that may change when resuming; every other option comes from the checkpoint
 RESUMABLE = {"epochs", "max_steps", "device", "sample_every", "log_every", "out", "data_dir"}
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.option("--epochs", type=click.IntRange(min=1), default=50, help="Passes over the 60k training images.")
 @click.option("--max-steps", type=click.IntRange(min=0), default=0, help="Stop after this many steps in all (0: no cap); for smoke runs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, help="Images per step (paper: 128).")
 @click.option("--n-noise", type=click.IntRange(min=1), default=62, help="Dimensions of the incompressible noise z (paper: 62).")
+@click.option("--noise", type=click.Choice(["normal", "uniform"]), default="normal", help="Prior of z: N(0, I) or Unif(-1, 1).")
+@click.option("--noise-scale", type=click.FloatRange(min=0, min_open=True), default=1.0, help="Multiplies z: smaller leaves more of the digit to the code.")
 @click.option("--n-cat", type=click.IntRange(min=0), default=10, help="Values of the one categorical code (0: none).")
 @click.option("--cat", "cat_spec", type=str, default=None, help="Several categorical codes, e.g. '10,10' (overrides --n-cat).")
 @click.option("--n-cont", type=click.IntRange(min=0), default=2, help="Continuous codes ~ Unif(-1, 1) (paper: 2).")
 @click.option("--lambda-cat", type=click.FloatRange(min=0), default=1.0, help="λ for the categorical info term (paper: 1).")
 @click.option("--lambda-cont", type=click.FloatRange(min=0), default=0.1, help="λ for the continuous info term (paper: 'smaller').")
+@click.option("--augment", type=click.IntRange(min=0), default=0, help="Shift every image D/Q see by up to N pixels (0: off).")
 @click.option("--learn-std/--fixed-std", default=False, help="Learn Q's std for continuous codes (else fixed at 1).")
 @click.option("--info-trunk/--no-info-trunk", default=True, help="Let the info term train the trunk Q shares with D.")
 @click.option("--lr-g", type=click.FloatRange(min=0, min_open=True), default=1e-3, help="Adam rate for G and Q (paper: 1e-3).")
@@ -591,7 +645,7 @@ def main(ctx, cat_spec, resume, **opts):
     """
     cats = parse_cat(cat_spec) if cat_spec is not None else ([opts["n_cat"]] if opts["n_cat"] else [])
     if cat_spec is None and opts["n_cat"] == 1:
-        raise click.BadParameter("a categorical code needs at least 2 values", param_hint="--n-cat")
+        raise click.ClickException("--n-cat 1: a categorical code needs at least 2 values")
     opts.pop("n_cat")
     cfg = {**opts, "cat": cats, "img_size": 28, "channels": 1}
     cfg["data_dir"] = str(cfg["data_dir"])

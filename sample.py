@@ -1,0 +1,169 @@
+"""Draw what an InfoGAN checkpoint's codes mean: digit grids, one chosen digit, style traversals, GIFs.
+
+Every mode writes a PNG (or GIF) and prints its path. All draws come from one torch.Generator seeded
+by --seed, and images are made in fp32 in eval mode, so the same command writes the same bytes.
+Run `python sample.py --help` for options.
+"""
+
+import json
+from pathlib import Path
+
+import click
+import torch
+
+import infogan as ig
+
+
+def parse_fix_cat(text, cats):
+    """'3' or '3,_,1' -> one value (or None: random) per categorical code; checks the ranges."""
+    if not cats:
+        raise click.ClickException("this checkpoint has no categorical code to fix")
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) > len(cats):
+        raise click.ClickException(f"--fix-cat gives {len(parts)} values but the checkpoint has {len(cats)} categorical code(s)")
+    values = []
+    for i, p in enumerate(parts):
+        if p == "_":
+            values.append(None)
+            continue
+        try:
+            v = int(p)
+        except ValueError:
+            raise click.ClickException(f"--fix-cat '{text}': '{p}' is not an integer (or _ for random)")
+        if not 0 <= v < cats[i]:
+            raise click.ClickException(f"--fix-cat {v} is out of range: categorical code {i + 1} has values 0..{cats[i] - 1}")
+        values.append(v)
+    return values + [None] * (len(cats) - len(parts))
+
+
+def code_for_digit(ckpt_path, digit):
+    """The first categorical code's value that draws `digit`, from evaluate.py's digit_map.json."""
+    path = Path(ckpt_path).parent / "digit_map.json"
+    if not path.is_file():
+        raise click.ClickException(f"no {path}; make it with: python evaluate.py {ckpt_path}")
+    try:
+        return int(json.loads(path.read_text())["digit_to_code"][str(digit)])
+    except (ValueError, KeyError, TypeError):
+        raise click.ClickException(f"{path} has no code for digit {digit}; remake it with: python evaluate.py {ckpt_path}")
+
+
+def parse_vary(text, n_cont):
+    """'c2' or '2' -> 0-based index of the continuous code to sweep."""
+    t = str(text).lower().removeprefix("c")
+    if not t.isdigit() or int(t) < 1:
+        raise click.ClickException(f"--vary '{text}' should name a continuous code: c1, c2, ...")
+    if n_cont == 0:
+        raise click.ClickException("--vary: this checkpoint has no continuous codes (trained with --n-cont 0)")
+    if int(t) > n_cont:
+        raise click.ClickException(f"--vary c{t}: the checkpoint has only {n_cont} continuous code(s), c1..c{n_cont}")
+    return int(t) - 1
+
+
+def grid_latents(cfg, n, seed, fixed=None, vary=None, values=None):
+    """Latents for one grid, (rows * cols, n_latent) in row-major order, and the number of columns.
+
+    fixed: per categorical code a value or None. vary: index of the continuous code swept over
+    `values` along the columns. Layout:
+      no fixed code, no vary: rows = values of code 1, cols = n draws, each shared down its column
+      fixed code, no vary:    an n x n grid of independent draws with the fixed codes set
+      vary, no fixed code:    rows = values of code 1, cols = the sweep; one draw for the whole grid
+      vary and a fixed code:  rows = n draws with the fixed codes set, cols = the sweep
+    """
+    cats = cfg["cat"]
+    fixed = fixed or [None] * len(cats)
+    by_code = bool(cats) and all(v is None for v in fixed)  # rows walk through code 1's values
+    rows = cats[0] if by_code else n
+    cols = len(values) if vary is not None else n
+    r = torch.arange(rows).repeat_interleave(cols)  # each cell's row, (rows * cols,)
+    c = torch.arange(cols).repeat(rows)  # each cell's column
+    if by_code:
+        draw = torch.zeros_like(c) if vary is not None else c
+    else:
+        draw = r if vary is not None else r * cols + c
+    g = torch.Generator().manual_seed(seed)
+    z, cat_idx, cont = ig.sample_codes(int(draw.max()) + 1, cfg, generator=g)
+    z, cat_idx, cont = z[draw], cat_idx[draw], cont[draw]  # indexing copies
+    if by_code:
+        cat_idx[:, 0] = r
+    for i, v in enumerate(fixed):
+        if v is not None:
+            cat_idx[:, i] = v
+    if vary is not None:
+        cont[:, vary] = torch.as_tensor(values, dtype=cont.dtype)[c]
+    return ig.make_latent(z, cat_idx, cont, cats), cols
+
+
+def save_gif(frames, path, ms_per_frame):
+    """frames: list of (C, H, W)-grid uint8 arrays; loops forward then back (ping-pong)."""
+    from PIL import Image
+    seq = frames + frames[-2:0:-1]
+    imgs = [Image.fromarray(f) for f in seq]
+    imgs[0].save(path, save_all=True, append_images=imgs[1:], duration=ms_per_frame, loop=0, optimize=False)
+
+
+def to_uint8_grid(images, nrow):
+    from torchvision.utils import make_grid
+    grid = make_grid(images.float().cpu(), nrow=nrow, padding=2, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    return grid.mul(255).round().to(torch.uint8)[0].numpy()  # (H, W) grey
+
+
+@click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.argument("ckpt", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--fix-cat", type=str, default=None, help="Fix categorical code values: '3', or '3,_' per code (_ = random).")
+@click.option("--digit", type=click.IntRange(0, 9), default=None, help="Draw this digit, using digit_map.json from evaluate.py.")
+@click.option("--vary", type=str, default=None, help="Sweep a continuous code along the columns: c1, c2, ...")
+@click.option("--range", "sweep", type=(float, float), default=(-2.0, 2.0), help="Sweep range for --vary (training uses [-1, 1]).")
+@click.option("--gif", is_flag=True, help="With --vary: an animated GIF of the sweep instead of a PNG.")
+@click.option("--n", type=click.IntRange(1, 64), default=10, help="Columns (and rows for --fix-cat/--digit); sweep steps for --vary.")
+@click.option("--seed", type=int, default=0, help="Fixes every draw: the same command writes the same bytes.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Output file [default: beside CKPT, named by mode].")
+@click.option("--device", type=str, default="auto", help="auto, cpu, cuda, cuda:N or mps.")
+def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
+    """Draw image grids from an InfoGAN checkpoint.
+
+    \b
+    Examples:
+      python sample.py runs/<run>/ckpt.pt                 # rows = categorical code, cols = style
+      python sample.py runs/<run>/ckpt.pt --fix-cat 3     # 10x10 of code value 3
+      python sample.py runs/<run>/ckpt.pt --digit 7       # needs evaluate.py's digit_map.json
+      python sample.py runs/<run>/ckpt.pt --vary c1       # traversal of c1 from -2 to 2
+      python sample.py runs/<run>/ckpt.pt --vary c2 --digit 8 --gif
+    """
+    if fix_cat is not None and digit is not None:
+        raise click.ClickException("use --fix-cat or --digit, not both")
+    if gif and vary is None:
+        raise click.ClickException("--gif animates a traversal: add --vary cJ")
+    dev = ig.pick_device(device)
+    G, _, cfg, _ = ig.load_checkpoint(ckpt, dev)
+    fixed, name = None, "grid"
+    if fix_cat is not None:
+        fixed = parse_fix_cat(fix_cat, cfg["cat"])
+        name = "cat" + "_".join("x" if v is None else str(v) for v in fixed)
+    if digit is not None:
+        if not cfg["cat"]:
+            raise click.ClickException("this checkpoint has no categorical code to pick a digit with")
+        fixed = [code_for_digit(ckpt, digit)] + [None] * (len(cfg["cat"]) - 1)
+        name = f"digit{digit}"
+    j, values = None, None
+    if vary is not None:
+        j = parse_vary(vary, cfg["n_cont"])
+        values = torch.linspace(sweep[0], sweep[1], n).tolist()
+        name = f"vary_c{j + 1}" + ("" if fixed is None else "_" + name)
+    latent, cols = grid_latents(cfg, n, seed, fixed, j, values)
+    with torch.no_grad():
+        images = torch.cat([G(b) for b in latent.to(dev).split(1000)])  # (rows * cols, 1, 28, 28)
+    out = out or Path(ckpt).parent / f"{name}_seed{seed}.{'gif' if gif else 'png'}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if gif:
+        rows = len(images) // cols
+        per_value = images.view(rows, cols, *images.shape[1:]).transpose(0, 1)  # (cols, rows, C, H, W)
+        side = max(1, round(rows ** 0.5))
+        frames = [to_uint8_grid(per_value[c], nrow=side if rows > 12 else rows) for c in range(cols)]
+        save_gif(frames, out, ms_per_frame=80)
+    else:
+        ig.save_grid(images, out, nrow=cols)
+    click.echo(str(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Tests of sample.py: grid layouts, the latents G receives, reproducibility, error paths."""
+import json
+import shutil
+
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+import infogan as ig
+import sample as sp
+
+CELL = 30  # 28 pixels + 2 of padding
+
+
+@pytest.fixture(scope="module")
+def ckpt(tiny_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    res = CliRunner().invoke(ig.main, ["--max-steps", "2", "--batch-size", "32", "--data-dir", str(tiny_data),
+                                       "--out", str(out), "--device", "cpu", "--cat", "10,3", "--n-cont", "2"])
+    assert res.exit_code == 0, res.output
+    return out / "ckpt.pt"
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """Record every latent batch the generator receives during a sample.py run."""
+    seen = []
+    real = ig.load_checkpoint
+
+    def load_and_hook(*a, **k):
+        G, D, cfg, meta = real(*a, **k)
+        G.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()))
+        return G, D, cfg, meta
+
+    monkeypatch.setattr(ig, "load_checkpoint", load_and_hook)
+    return seen
+
+
+def sample(args, catch=False):
+    res = CliRunner().invoke(sp.main, [*args, "--device", "cpu"])
+    if not catch:
+        assert res.exit_code == 0, res.output
+    return res
+
+
+def size(path):
+    return Image.open(path).size
+
+
+def codes(latent):
+    """Split latents of the test checkpoint (62 noise, codes of 10 and 3, 2 continuous)."""
+    z, c1, c2, cont = torch.split(latent, [62, 10, 3, 2], dim=1)
+    return z, c1.argmax(1), c2.argmax(1), cont
+
+
+@pytest.mark.parametrize("args, cols, rows", [
+    ([], 10, 10),  # rows = the 10 values of code 1
+    (["--n", "4"], 4, 10),
+    (["--fix-cat", "3", "--n", "5"], 5, 5),
+    (["--vary", "c1", "--n", "7"], 7, 10),
+    (["--vary", "c2", "--fix-cat", "_,2", "--n", "3"], 3, 3),
+])
+def test_image_sizes_follow_n_and_codes(ckpt, tmp_path, args, cols, rows):
+    out = tmp_path / "g.png"
+    res = sample([str(ckpt), *args, "--out", str(out)])
+    assert res.output.strip() == str(out)
+    assert size(out) == (cols * CELL + 2, rows * CELL + 2)
+
+
+def test_default_grid_rows_are_code_values_and_columns_share_style(ckpt, tmp_path, captured):
+    sample([str(ckpt), "--n", "6", "--out", str(tmp_path / "g.png")])
+    z, c1, c2, cont = codes(captured[0])
+    assert torch.equal(c1, torch.arange(10).repeat_interleave(6))
+    grid_z = z.view(10, 6, -1)
+    assert torch.equal(grid_z[0], grid_z[9])  # same noise down each column
+    assert not torch.equal(grid_z[0, 0], grid_z[0, 1])  # different noise across columns
+
+
+def test_fix_cat_sets_the_one_hot_the_generator_receives(ckpt, tmp_path, captured):
+    sample([str(ckpt), "--fix-cat", "7", "--n", "4", "--out", str(tmp_path / "a.png")])
+    z, c1, c2, _ = codes(captured[0])
+    onehot = captured[0][:, 62:72]
+    assert torch.equal(onehot, torch.nn.functional.one_hot(torch.full((16,), 7), 10).float())
+    assert len(set(c2.tolist())) > 1  # the second code stays random
+    sample([str(ckpt), "--fix-cat", "7,1", "--n", "4", "--out", str(tmp_path / "b.png")])
+    _, c1, c2, _ = codes(captured[1])
+    assert (c1 == 7).all() and (c2 == 1).all()
+
+
+def test_traversal_columns_are_monotone_in_the_swept_code(ckpt, tmp_path, captured):
+    sample([str(ckpt), "--vary", "c2", "--n", "5", "--range", "-2", "2", "--out", str(tmp_path / "v.png")])
+    z, c1, _, cont = codes(captured[0])
+    swept = cont[:, 1].view(10, 5)
+    assert torch.allclose(swept[0], torch.linspace(-2, 2, 5))
+    assert (swept.diff(dim=1) > 0).all()
+    assert torch.equal(cont[:, 0], cont[:1, 0].expand(50))  # the other code is held fixed
+    assert torch.equal(z, z[:1].expand(50, -1))  # one noise draw for the whole traversal
+    assert torch.equal(c1, torch.arange(10).repeat_interleave(5))
+
+
+def test_same_seed_same_bytes_other_seed_differs(ckpt, tmp_path):
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        sample([str(ckpt), "--seed", str(seed), "--out", str(tmp_path / f"{name}.png")])
+    a, b, c = ((tmp_path / f"{x}.png").read_bytes() for x in "abc")
+    assert a == b and a != c
+
+
+def test_gif_is_a_looping_back_and_forth_animation(ckpt, tmp_path):
+    out = tmp_path / "t.gif"
+    sample([str(ckpt), "--vary", "c1", "--n", "6", "--gif", "--out", str(out)])
+    im = Image.open(out)
+    assert im.format == "GIF" and im.n_frames == 2 * 6 - 2 and im.info.get("loop") == 0
+    frames = []
+    for i in range(im.n_frames):
+        im.seek(i)
+        frames.append(im.convert("L").tobytes())
+    assert frames[1] == frames[-1] and frames[0] != frames[5]  # ping-pong, and the sweep changes the image
+    again = tmp_path / "u.gif"
+    sample([str(ckpt), "--vary", "c1", "--n", "6", "--gif", "--out", str(again)])
+    assert out.read_bytes() == again.read_bytes()
+
+
+def test_default_output_sits_beside_the_checkpoint(ckpt):
+    res = sample([str(ckpt), "--fix-cat", "3"])
+    assert res.output.strip() == str(ckpt.parent / "cat3_x_seed0.png")
+    assert (ckpt.parent / "cat3_x_seed0.png").exists()
+
+
+def test_digit_uses_digit_map(ckpt, tmp_path, captured):
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(ckpt, run / "ckpt.pt")
+    res = sample([str(run / "ckpt.pt"), "--digit", "4"], catch=True)
+    assert res.exit_code == 1 and f"make it with: python evaluate.py {run / 'ckpt.pt'}" in res.output
+    (run / "digit_map.json").write_text(json.dumps({"digit_to_code": {str(d): (d + 3) % 10 for d in range(10)}}))
+    sample([str(run / "ckpt.pt"), "--digit", "4", "--n", "3"])
+    _, c1, _, _ = codes(captured[-1])
+    assert (c1 == 7).all()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--fix-cat", "10"], "--fix-cat 10 is out of range: categorical code 1 has values 0..9"),
+    (["--fix-cat", "1,3"], "--fix-cat 3 is out of range: categorical code 2 has values 0..2"),
+    (["--fix-cat", "1,1,1"], "the checkpoint has 2 categorical code(s)"),
+    (["--fix-cat", "a"], "'a' is not an integer"),
+    (["--vary", "c3"], "--vary c3: the checkpoint has only 2 continuous code(s), c1..c2"),
+    (["--vary", "x"], "should name a continuous code"),
+    (["--digit", "12"], "Invalid value for '--digit'"),
+    (["--gif"], "add --vary"),
+    (["--fix-cat", "1", "--digit", "2"], "not both"),
+    (["--device", "quantum"], "unknown device"),
+])
+def test_error_paths(ckpt, args, message):
+    res = CliRunner().invoke(sp.main, [str(ckpt), *args])
+    assert res.exit_code != 0 and message in res.output
+    assert res.output.count("\n") == 1 and "Traceback" not in res.output
+
+
+def test_not_a_checkpoint_and_no_continuous_codes(tiny_data, tmp_path):
+    junk = tmp_path / "x.pt"
+    junk.write_bytes(b"\x00" * 10)
+    res = sample([str(junk)], catch=True)
+    assert res.exit_code == 1 and "is not an InfoGAN checkpoint" in res.output
+    out = tmp_path / "nocont"
+    CliRunner().invoke(ig.main, ["--max-steps", "1", "--batch-size", "32", "--data-dir", str(tiny_data),
+                                 "--out", str(out), "--n-cont", "0", "--device", "cpu"])
+    res = sample([str(out / "ckpt.pt"), "--vary", "c1"], catch=True)
+    assert res.exit_code == 1 and "no continuous codes" in res.output
