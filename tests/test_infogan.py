@@ -90,6 +90,25 @@ def test_sample_latent_values_and_reproducibility():
     assert torch.equal(latent, again) and not torch.equal(latent, other)
 
 
+def test_noise_prior_and_scale():
+    cfg = {**BASE, "noise": "uniform", "noise_scale": 0.5}
+    z, _, _ = ig.sample_codes(5000, cfg, generator=torch.Generator().manual_seed(0))
+    assert z.min() >= -0.5 and z.max() <= 0.5 and z.min() < -0.49 and z.max() > 0.49
+    z, _, _ = ig.sample_codes(5000, {**BASE, "noise_scale": 0.1}, generator=torch.Generator().manual_seed(0))
+    assert abs(z.std().item() - 0.1) < 0.002
+
+
+def test_translate_shifts_each_image_within_range():
+    x = torch.full((64, 1, 28, 28), -1.0)
+    x[:, :, 14, 14] = 1.0  # one lit pixel in the middle
+    y = ig.translate(x, 2, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and torch.equal(ig.translate(x, 0), x)
+    lit = (y[:, 0] == 1.0).nonzero()[:, 1:]  # (64, 2) row, column of each image's pixel
+    assert len(lit) == 64 and (lit - 14).abs().max() <= 2
+    assert len({tuple(p) for p in lit.tolist()}) > 10  # images get their own shifts
+    assert ((y == 1.0) | (y == -1.0)).all()  # background fill, nothing interpolated
+
+
 def test_vendored_mnist_matches_published_checksums():
     md5 = {"train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
            "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
@@ -165,9 +184,11 @@ def test_same_seed_same_weights_other_seed_differs(tiny_data, tmp_path):
     assert not same_state(a["G"], c["G"])
 
 
-def test_resume_is_exact_across_an_epoch_boundary(tiny_data, tmp_path):
-    run(["--max-steps", "7", "--out", str(tmp_path / "full")], tiny_data)
-    run(["--max-steps", "4", "--out", str(tmp_path / "part")], tiny_data)
+@pytest.mark.parametrize("decay", ["none", "linear"])
+def test_resume_is_exact_across_an_epoch_boundary(tiny_data, tmp_path, decay):
+    opts = ["--epochs", "3", "--lr-decay", decay]
+    run([*opts, "--max-steps", "7", "--out", str(tmp_path / "full")], tiny_data)
+    run([*opts, "--max-steps", "4", "--out", str(tmp_path / "part")], tiny_data)
     res = run(["--resume", str(tmp_path / "part" / "ckpt.pt"), "--max-steps", "7"], tiny_data)
     assert "training steps 4..7" in res.output
     full, part = weights(tmp_path / "full" / "ckpt.pt"), weights(tmp_path / "part" / "ckpt.pt")
