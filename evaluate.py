@@ -209,7 +209,8 @@ def code_report(conf):
     if missing:
         merged.append(f"no code draws mostly digit{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}")
     return {"agreement": round(agreement, 4), "coverage": int(len(set(majority.tolist()))),
-            "purity": purity, "mapping": {str(c): d for c, d in mapping.items()}, "merged": merged}
+            "purity": purity, "majority": [int(d) for d in majority],
+            "mapping": {str(c): d for c, d in mapping.items()}, "merged": merged}
 
 
 @torch.no_grad()
@@ -339,7 +340,10 @@ def main(ckpt, n, seed, device, json_file, min_agreement, quick, classifier, do_
 
     # human-readable summary, then the JSON line
     click.echo(f"agreement {res['agreement']:.4f}, coverage {res['coverage']}/10 digits")
-    click.echo("code -> digit: " + ", ".join(f"{c}->{d} ({p:.2f})" for (c, d), p in zip(res["mapping"].items(), res["purity"])))
+    # code -> matched digit (purity = share of the code's majority digit, named when it differs)
+    click.echo("code -> digit (purity): " + ", ".join(
+        f"{c}->{d} ({p:.2f}{'' if m == d else f' of {m}s'})"
+        for (c, d), p, m in zip(res["mapping"].items(), res["purity"], res["majority"])))
     for words in res["merged"]:
         click.echo(f"merged: {words}")
     if not quick:

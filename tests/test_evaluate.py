@@ -33,6 +33,7 @@ def test_code_report_flags_merged_digits():
     assert rep["coverage"] == 9
     assert rep["merged"] == ["codes 4, 7 all draw mostly digit 4", "no code draws mostly digit 7"]
     assert rep["purity"][7] == 1.0 and rep["purity"][0] == pytest.approx(91 / 100)
+    assert rep["majority"] == [0, 1, 2, 3, 4, 5, 6, 4, 8, 9]
     assert rep["agreement"] < 0.91
 
 
@@ -103,7 +104,7 @@ def test_tiny_checkpoint_evaluates_end_to_end(tiny_ckpt, tmp_path):
     res = CliRunner().invoke(ev.main, [str(ckpt), "--n", "20", "--json", str(tmp_path / "r.jsonl"), "--device", "cpu"])
     assert res.exit_code == 0, res.output
     line = json.loads(res.output.strip().splitlines()[-1])
-    assert {"agreement", "coverage", "purity", "mapping", "merged", "q_accuracy", "fid", "fid_floor",
+    assert {"agreement", "coverage", "purity", "majority", "mapping", "merged", "q_accuracy", "fid", "fid_floor",
             "cont", "step", "seed", "n"} <= line.keys()
     assert 0 <= line["agreement"] <= 1 and 1 <= line["coverage"] <= 10 and len(line["purity"]) == 10
     assert sorted(line["mapping"]) == [str(i) for i in range(10)] and len(set(line["mapping"].values())) == 10
