@@ -27,9 +27,8 @@ D's convolutional trunk, as in the paper, but by default (--no-info-trunk) the t
 D's loss alone: Q reads features learnt for telling real from fake, so G can only make its codes
 recoverable through visible, digit-level changes. With --info-trunk the trunk also learns from
 `info_loss` of the (detached) fakes in the D step, as the paper's code does; here that let Q
-decode the code from subtle cues and the code stopped picking the digit (agreement 0.39 after 5
-epochs, against 0.63 after under 2 without it; README, "Defaults"). The GAN loss of the G step
-never reaches the trunk.
+decode the code from cues that do not change the digit (agreement 0.39 after 5 epochs; README,
+"Defaults"). The GAN loss of the G step never reaches the trunk.
 
 Departures from the paper's MNIST setting, each measured (README, "Defaults"): z ~ Unif(-1, 1)
 (as in the paper's released code) scaled by 0.5, so the one-hot code starts with a larger share
