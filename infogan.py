@@ -57,6 +57,8 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = HERE / "data" / "mnist"
 DEFAULT_RUNS_DIR = Path("runs")
 CKPT_FORMAT = "infogan-ckpt-v1"  # marks our checkpoints; checked on load
+# options added after the first checkpoints were written, with the values those checkpoints used
+LEGACY_CONFIG = {"noise": "normal", "noise_scale": 1.0, "augment": 0, "lr_decay": "none"}
 
 # -----------------------------------------------------------------------------
 # Networks (paper, appendix C.1)
@@ -226,7 +228,8 @@ def _torchvision_mnist(data_dir, split):
     try:
         ds = MNIST(str(data_dir), train=(split == "train"), download=True)
     except Exception as e:  # network errors come in many types
-        raise click.ClickException(f"no MNIST files in {data_dir} and download failed: {e}")
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise click.ClickException(f"no MNIST IDX files in {data_dir} and torchvision's download failed ({first.rstrip(':')})")
     return ds.data.numpy(), ds.targets.numpy().astype(np.int64)
 
 
@@ -303,10 +306,11 @@ def read_checkpoint(path):
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle/zip errors come in many types
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise click.ClickException(f"{path} is not an InfoGAN checkpoint ({first[:120]})")
+        raise click.ClickException(f"{path} is not an InfoGAN checkpoint (torch.load with weights_only=True "
+                                   f"failed: {type(e).__name__})")
     if not isinstance(ckpt, dict) or ckpt.get("format") != CKPT_FORMAT:
         raise click.ClickException(f"{path} is not an InfoGAN checkpoint (no '{CKPT_FORMAT}' marker)")
+    ckpt["config"] = {**LEGACY_CONFIG, **ckpt["config"]}
     return ckpt
 
 

@@ -291,6 +291,28 @@ def test_resume_errors(tiny_data, tmp_path):
     assert weights(tmp_path / "r" / "ckpt.pt")["step"] == 1  # the refused run left it alone
 
 
+def test_checkpoint_without_newer_options_loads_with_their_old_values(tiny_data, tmp_path):
+    run(["--max-steps", "1", "--out", str(tmp_path / "r")], tiny_data)
+    ckpt = weights(tmp_path / "r" / "ckpt.pt")
+    for key in ig.LEGACY_CONFIG:
+        del ckpt["config"][key]
+    torch.save(ckpt, tmp_path / "old.pt")
+    _, _, cfg, _ = ig.load_checkpoint(tmp_path / "old.pt")
+    assert {k: cfg[k] for k in ig.LEGACY_CONFIG} == ig.LEGACY_CONFIG
+
+
+def test_missing_data_without_network_is_one_line(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    def no_network(*a, **k):
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried https://example/, got:\n<urlopen error>")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", no_network)
+    res = CliRunner().invoke(ig.main, ["--max-steps", "1", "--out", str(tmp_path / "r"), "--data-dir", str(tmp_path)])
+    assert res.exit_code == 1 and res.output.count("\n") == 1
+    assert "no MNIST IDX files in" in res.output and "download failed (Error downloading train-images-idx3-ubyte.gz)" in res.output
+
+
 def test_script_runs_as_a_program_and_import_has_no_side_effects(tiny_data, tmp_path):
     """The real script for two steps in a fresh process; bad input there exits 1 with one line, no traceback."""
     cmd = [sys.executable, str(ROOT / "infogan.py"), "--batch-size", "32", "--data-dir", str(tiny_data), "--device", "cpu"]
