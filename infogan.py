@@ -328,15 +328,21 @@ def load_checkpoint(path, device="cpu"):
 # Images
 
 
-def save_grid(images, path, nrow):
-    """Save (N, C, H, W) images in [-1, 1] as one PNG grid with `nrow` images per row."""
+def grid_array(images, nrow):
+    """(N, C, H, W) images in [-1, 1] -> one uint8 grid with `nrow` images per row:
+    (H', W') for grey images, (H', W', 3) otherwise."""
     from torchvision.utils import make_grid
-    from PIL import Image
     images = images.detach().float().cpu()
     grid = make_grid(images, nrow=nrow, padding=2, normalize=True, value_range=(-1, 1), pad_value=1.0)
-    arr = grid.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()  # (H, W, 3)
+    arr = grid.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()  # (H', W', 3)
+    return arr[:, :, 0] if images.shape[1] == 1 else arr  # grey stays grey
+
+
+def save_grid(images, path, nrow):
+    """Save (N, C, H, W) images in [-1, 1] as one PNG grid with `nrow` images per row."""
+    from PIL import Image
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(arr[:, :, 0] if images.shape[1] == 1 else arr).save(path)  # grey stays grey
+    Image.fromarray(grid_array(images, nrow)).save(path)
 
 
 def fixed_grid_latent(cfg, n_cols=10, seed=0, device="cpu"):
@@ -425,6 +431,14 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     D.d_head.requires_grad_(True)
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "info": info.detach(),
             "ce": ce.detach(), "nll": nll.detach()}
+
+
+def set_linear_lr(opt_g, opt_d, cfg, progress):
+    """--lr-decay linear: both rates fall linearly to 0 at progress = 1, the end of --epochs.
+    --max-steps only stops a run early, so a resumed run follows the same curve."""
+    for opt, base in ((opt_g, cfg["lr_g"]), (opt_d, cfg["lr_d"])):
+        for group in opt.param_groups:
+            group["lr"] = base * (1 - progress)
 
 
 def data_permutation(seed, epoch, n, device):
@@ -533,10 +547,8 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
                     for i in bar:
                         t0 = time.perf_counter()
                         x = data[perm[i * bs:(i + 1) * bs]]
-                        if cfg["lr_decay"] == "linear":  # to 0 at the end of --epochs (--max-steps
-                            for opt, base in ((opt_g, cfg["lr_g"]), (opt_d, cfg["lr_d"])):  # only stops early,
-                                for group in opt.param_groups:  # so resumed runs follow the same curve)
-                                    group["lr"] = base * (1 - step / (cfg["epochs"] * steps_per_epoch))
+                        if cfg["lr_decay"] == "linear":
+                            set_linear_lr(opt_g, opt_d, cfg, step / (cfg["epochs"] * steps_per_epoch))
                         losses = train_step(G, D, opt_g, opt_d, x, cfg, gen, precision)
                         step += 1
                         sums = losses if sums is None else {k: sums[k] + v for k, v in losses.items()}

@@ -94,17 +94,11 @@ def grid_latents(cfg, n, seed, fixed=None, vary=None, values=None):
 
 
 def save_gif(frames, path, ms_per_frame):
-    """frames: list of (C, H, W)-grid uint8 arrays; loops forward then back (ping-pong)."""
+    """frames: list of uint8 grid arrays (ig.grid_array); loops forward then back (ping-pong)."""
     from PIL import Image
     seq = frames + frames[-2:0:-1]
     imgs = [Image.fromarray(f) for f in seq]
     imgs[0].save(path, save_all=True, append_images=imgs[1:], duration=ms_per_frame, loop=0, optimize=False)
-
-
-def to_uint8_grid(images, nrow):
-    from torchvision.utils import make_grid
-    grid = make_grid(images.float().cpu(), nrow=nrow, padding=2, normalize=True, value_range=(-1, 1), pad_value=1.0)
-    return grid.mul(255).round().to(torch.uint8)[0].numpy()  # (H, W) grey
 
 
 @click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -158,7 +152,7 @@ def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
         rows = len(images) // cols
         per_value = images.view(rows, cols, *images.shape[1:]).transpose(0, 1)  # (cols, rows, C, H, W)
         side = max(1, round(rows ** 0.5))
-        frames = [to_uint8_grid(per_value[c], nrow=side if rows > 12 else rows) for c in range(cols)]
+        frames = [ig.grid_array(per_value[c], nrow=side if rows > 12 else rows) for c in range(cols)]
         save_gif(frames, out, ms_per_frame=80)
     else:
         ig.save_grid(images, out, nrow=cols)
