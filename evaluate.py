@@ -308,10 +308,11 @@ def find_latest_checkpoint(runs_dir=ig.DEFAULT_RUNS_DIR):
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Append the JSON line to this file.")
 @click.option("--min-agreement", type=click.FloatRange(0, 1), default=None, help="Exit 1 if agreement is below this (a CI gate).")
 @click.option("--quick", is_flag=True, help="Agreement figures only (skip q_accuracy, FID, continuous codes).")
+@click.option("--raw-g", is_flag=True, help="Score the raw generator instead of its weight average (--ema runs); writes no digit_map.json.")
 @click.option("--classifier", type=click.Path(dir_okay=False, path_type=Path), default=WEIGHTS, help="Classifier weights.")
 @click.option("--train-classifier", "do_train", is_flag=True, help="Train the classifier (seeded by --seed) and save it to --classifier.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=ig.DEFAULT_DATA_DIR, help="Folder with the MNIST IDX .gz files.")
-def main(ckpt, n, seed, device, json_file, min_agreement, quick, classifier, do_train, data_dir):
+def main(ckpt, n, seed, device, json_file, min_agreement, quick, raw_g, classifier, do_train, data_dir):
     """Score how well an InfoGAN checkpoint's codes control digits and style.
 
     With no CKPT, evaluates the most recently written runs/*/ckpt.pt.
@@ -331,11 +332,12 @@ def main(ckpt, n, seed, device, json_file, min_agreement, quick, classifier, do_
     if ckpt is None:
         ckpt = find_latest_checkpoint()
         click.echo(f"evaluating {ckpt} (the most recent run under {ig.DEFAULT_RUNS_DIR}/)")
-    G, D, cfg, meta = ig.load_checkpoint(ckpt, dev)
+    G, D, cfg, meta = ig.load_checkpoint(ckpt, dev, ema=not raw_g)
     clf = load_classifier(classifier, dev)
     t0 = time.perf_counter()
     res = evaluate(G, D, cfg, clf, n, seed, dev, data_dir, full=not quick)
-    res = {"ckpt": str(ckpt), "step": meta["step"], "seed": seed, "n": n, **res,
+    generator = "G_ema" if "G_ema" in meta and not raw_g else "G"
+    res = {"ckpt": str(ckpt), "step": meta["step"], "generator": generator, "seed": seed, "n": n, **res,
            "train_seconds": round(meta.get("train_seconds", 0.0), 1), "eval_seconds": round(time.perf_counter() - t0, 1)}
 
     # human-readable summary, then the JSON line
@@ -355,10 +357,11 @@ def main(ckpt, n, seed, device, json_file, min_agreement, quick, classifier, do_
     if json_file is not None:
         with open(json_file, "a") as f:
             f.write(line + "\n")
-    digit_map = {"digit_to_code": {str(d): int(c) for c, d in res["mapping"].items()},
-                 "code_to_digit": res["mapping"], "purity": res["purity"], "agreement": res["agreement"],
-                 "step": meta["step"]}
-    (Path(ckpt).parent / "digit_map.json").write_text(json.dumps(digit_map, indent=2) + "\n")
+    if not raw_g:  # sample.py draws from G_ema; a map of the raw G would mislead it
+        digit_map = {"digit_to_code": {str(d): int(c) for c, d in res["mapping"].items()},
+                     "code_to_digit": res["mapping"], "purity": res["purity"], "agreement": res["agreement"],
+                     "step": meta["step"]}
+        (Path(ckpt).parent / "digit_map.json").write_text(json.dumps(digit_map, indent=2) + "\n")
     if min_agreement is not None and res["agreement"] < min_agreement:
         raise click.ClickException(f"agreement {res['agreement']:.4f} is below --min-agreement {min_agreement}")
 

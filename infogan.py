@@ -32,11 +32,15 @@ decode the code from cues that do not change the digit (agreement 0.39 after 5 e
 
 Departures from the paper's MNIST setting, each measured (README, "Defaults"): z ~ Unif(-1, 1)
 (as in the paper's released code) scaled by 0.5, so the one-hot code starts with a larger share
-of G's input; every image D and Q see is shifted by up to 2 pixels (--augment), so the code must
-live in shape rather than in exact pixel positions; 6 epochs by default (--epochs 50 is the
-paper's length). Networks follow the paper's appendix C.1. `python infogan.py --help` lists all.
+of G's input; every image D and Q see, real or fake, is randomly shifted by up to 2 pixels, rotated
+by up to 20 degrees and zoomed by up to 20% (--augment/--rotate/--zoom), so G can make c_cat
+recoverable only through what survives a change of pose, the digit's identity; images are drawn
+from an exponential moving average of G's weights (--ema), which evens out the late swings of a
+GAN; 6 epochs by default (--epochs 50 is the paper's length). Networks follow the paper's
+appendix C.1. `python infogan.py --help` lists all options.
 """
 
+import copy
 import json
 import math
 import os
@@ -58,7 +62,7 @@ DEFAULT_DATA_DIR = HERE / "data" / "mnist"
 DEFAULT_RUNS_DIR = Path("runs")
 CKPT_FORMAT = "infogan-ckpt-v1"  # marks our checkpoints; checked on load
 # options added after the first checkpoints were written, with the values those checkpoints used
-LEGACY_CONFIG = {"noise": "normal", "noise_scale": 1.0, "augment": 0, "lr_decay": "none"}
+LEGACY_CONFIG = {"noise": "normal", "noise_scale": 1.0, "augment": 0, "lr_decay": "none", "rotate": 0.0, "zoom": 0.0, "ema": 0.0}
 
 # -----------------------------------------------------------------------------
 # Networks (paper, appendix C.1)
@@ -314,12 +318,13 @@ def read_checkpoint(path):
     return ckpt
 
 
-def load_checkpoint(path, device="cpu"):
-    """Rebuild (G, D, cfg, ckpt) from a checkpoint; models are in eval mode on `device`."""
+def load_checkpoint(path, device="cpu", ema=True):
+    """Rebuild (G, D, cfg, ckpt) from a checkpoint; models are in eval mode on `device`.
+    G is the weight-averaged generator when the run kept one (--ema) unless ema=False."""
     ckpt = read_checkpoint(path)
     cfg = ckpt["config"]
     G, D = build_models(cfg, device)
-    G.load_state_dict(ckpt["G"])
+    G.load_state_dict(ckpt["G_ema"] if ema and "G_ema" in ckpt else ckpt["G"])
     D.load_state_dict(ckpt["D"])
     return G.eval(), D.eval(), cfg, ckpt
 
@@ -386,6 +391,33 @@ def translate(x, shift, gen=None):
     return pad[b, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)  # (B, H, W, C) -> (B, C, H, W)
 
 
+def warp(x, shift, rotate, zoom, gen=None):
+    """Warp each image (B, C, H, W) by its own random affine map: rotated by up to `rotate` degrees,
+    zoomed by a factor in [1 - zoom, 1 + zoom] and shifted by up to `shift` pixels (bilinear,
+    background -1). Differentiable in x, so G learns through it."""
+    B, C, H, W = x.shape
+    u = torch.rand(B, 4, device=x.device, generator=gen) * 2 - 1  # (B, 4) uniform in [-1, 1)
+    angle, scale = u[:, 0] * math.radians(rotate), 1 + u[:, 1] * zoom
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    # theta maps each output pixel to where it samples the input, in [-1, 1] units (a pixel is 2/W)
+    theta = torch.stack([torch.stack([cos, -sin, u[:, 2] * shift * 2 / W], 1),
+                         torch.stack([sin, cos, u[:, 3] * shift * 2 / H], 1)], 1)  # (B, 2, 3)
+    grid = F.affine_grid(theta, [B, C, H, W], align_corners=False)  # (B, H, W, 2)
+    # grid_sample fills outside the image with 0, so sample x + 1 (background 0) and shift back
+    return F.grid_sample(x.float() + 1, grid, align_corners=False) - 1
+
+
+def augment(x, cfg, gen=None):
+    """What D and Q see of any image, real or fake: a random shift (--augment), rotation (--rotate)
+    and zoom (--zoom). D sees the same family of warps on both sides, so the warps tell it nothing
+    about real vs fake; Q only ever sees warped fakes, so G can make its categorical code recoverable
+    only through what survives a change of pose, the digit's identity, rather than through a
+    pose or position of its own (README, "Defaults", has the measurements)."""
+    if cfg["rotate"] or cfg["zoom"]:
+        return warp(x, cfg["augment"], cfg["rotate"], cfg["zoom"], gen)
+    return translate(x, cfg["augment"], gen)  # whole-pixel shifts only (identity when --augment 0)
+
+
 def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     """One InfoGAN step on a real batch x_real (B, C, H, W): a D step, then a G/Q step.
 
@@ -400,7 +432,7 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
         x_fake = G(latent)  # (B, C, H, W)
 
     # D step: minimise -V(D, G) [+ λ L_I of the detached fakes, through the shared trunk]
-    aug = lambda x: translate(x, cfg["augment"], gen)  # noqa: E731 (identity when augment = 0)
+    aug = lambda x: augment(x, cfg, gen)  # noqa: E731
     with amp():
         logit_real, _ = D(aug(x_real), with_q=False)
         logit_fake, q_fake = D(aug(x_fake.detach()), with_q=cfg["info_trunk"])
@@ -441,6 +473,34 @@ def set_linear_lr(opt_g, opt_d, cfg, progress):
             group["lr"] = base * (1 - progress)
 
 
+def ema_update(G_ema, G, decay, step):
+    """G_ema <- β G_ema + (1 - β) G over the weights, β = min(decay, (1 + step) / (10 + step)) so
+    the average forgets the random initial weights within the first few hundred steps."""
+    beta = min(decay, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for pe, p in zip(G_ema.parameters(), G.parameters()):
+            pe.lerp_(p, 1 - beta)
+
+
+@torch.no_grad()
+def refresh_bn(G, cfg, n_batches=20, batch=256, seed=0):
+    """Recompute G's BatchNorm statistics for its current weights from n_batches prior draws.
+    Averaged weights need their own statistics: the running ones belong to the raw generator.
+    A pure function of the weights (its own RNG), so resumed runs stay exact."""
+    device = next(G.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    bns = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    G.train()
+    for _ in range(n_batches):
+        G(sample_latent(batch, cfg, generator=g)[0].to(device))
+    for m in bns:
+        m.momentum = 0.1
+    return G.eval()
+
+
 def data_permutation(seed, epoch, n, device):
     """The batch order of one epoch, a pure function of (seed, epoch) so resume is exact."""
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
@@ -470,7 +530,8 @@ class _StopFlag:
 def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     """Train InfoGAN with config `cfg`, writing into `out_dir`; resume from the dict `ckpt` if given.
 
-    hook(step, G, D), if given, is called after every step (benchmarks evaluate from it);
+    hook(step, G, D, G_ema), if given, is called after every step (benchmarks evaluate from it;
+    G_ema is None with --ema 0, and needs refresh_bn before sampling);
     progress=False hides the per-epoch progress bar.
     Returns (G, D, final step)."""
     out_dir = Path(out_dir)
@@ -482,9 +543,13 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     torch.manual_seed(cfg["seed"])
     G, D = build_models(cfg, device)
     opt_g, opt_d = make_optimizers(G, D, cfg)
+    # the generator we sample from: a running average of G's weights (--ema), or G itself
+    G_ema = copy.deepcopy(G).requires_grad_(False) if cfg["ema"] else None
     gen = torch.Generator(device=device).manual_seed(cfg["seed"])
     step = 0
     if ckpt is not None:
+        if G_ema is not None:
+            G_ema.load_state_dict(ckpt["G_ema"])
         G.load_state_dict(ckpt["G"])
         D.load_state_dict(ckpt["D"])
         opt_g.load_state_dict(ckpt["opt_g"])
@@ -508,16 +573,22 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     train_seconds = ckpt.get("train_seconds", 0.0) if ckpt else 0.0
     (out_dir / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
 
+    def sampler():
+        """The generator to draw images from, in eval mode (G_ema with fresh BatchNorm statistics)."""
+        return refresh_bn(G_ema, cfg) if G_ema is not None else G.eval()
+
     def state():
-        return {"format": CKPT_FORMAT, "config": cfg, "G": G.state_dict(), "D": D.state_dict(),
+        sampler()
+        G.train()
+        ema = {"G_ema": G_ema.state_dict()} if G_ema is not None else {}
+        return {"format": CKPT_FORMAT, "config": cfg, "G": G.state_dict(), **ema, "D": D.state_dict(),
                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step,
                 "epoch": step / steps_per_epoch, "latent_rng": gen.get_state(),
                 "train_seconds": train_seconds}
 
     def write_grid():
-        G.eval()
         with torch.no_grad(), autocast_for(device, precision):
-            imgs = G(grid_latent)
+            imgs = sampler()(grid_latent)
         G.train()
         path = out_dir / "samples" / f"step_{step:07d}.png"
         save_grid(imgs, path, nrow=len(grid_latent) // grid_rows)
@@ -550,6 +621,8 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
                         if cfg["lr_decay"] == "linear":
                             set_linear_lr(opt_g, opt_d, cfg, step / (cfg["epochs"] * steps_per_epoch))
                         losses = train_step(G, D, opt_g, opt_d, x, cfg, gen, precision)
+                        if G_ema is not None:
+                            ema_update(G_ema, G, cfg["ema"], step)
                         step += 1
                         sums = losses if sums is None else {k: sums[k] + v for k, v in losses.items()}
                         n_sum += 1
@@ -570,7 +643,7 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
                         if cfg["sample_every"] and step % cfg["sample_every"] == 0:
                             write_grid()
                         if hook is not None:
-                            hook(step, G, D)
+                            hook(step, G, D, G_ema)
                         if stop.set:
                             break
                 if stop.set:
@@ -643,7 +716,10 @@ RESUMABLE = {"epochs", "max_steps", "device", "sample_every", "log_every", "out"
 @click.option("--n-cont", type=click.IntRange(min=0), default=2, help="Continuous codes ~ Unif(-1, 1) (paper: 2).")
 @click.option("--lambda-cat", type=click.FloatRange(min=0), default=1.0, help="λ for the categorical info term (paper: 1).")
 @click.option("--lambda-cont", type=click.FloatRange(min=0), default=0.1, help="λ for the continuous info term (paper: 'smaller').")
-@click.option("--augment", type=click.IntRange(min=0), default=2, help="Shift every image D/Q see by up to N pixels (0: off).")
+@click.option("--augment", type=click.IntRange(min=0), default=2, help="Shift every image D/Q see by up to N pixels (0: off)...")
+@click.option("--rotate", type=click.FloatRange(0, 180), default=20.0, help="...and rotate it by up to this many degrees.")
+@click.option("--zoom", type=click.FloatRange(0, 1, max_open=True), default=0.2, help="...and zoom it by a factor in [1 - zoom, 1 + zoom].")
+@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=0.999, help="Sample from a running average of G's weights with this decay (0: off).")
 @click.option("--learn-std/--fixed-std", default=False, help="Learn Q's std for continuous codes (else fixed at 1).")
 @click.option("--info-trunk/--no-info-trunk", default=False, help="Let the info term train the trunk Q shares with D.")
 @click.option("--lr-g", type=click.FloatRange(min=0, min_open=True), default=1e-3, help="Adam rate for G and Q (paper: 1e-3).")

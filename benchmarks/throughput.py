@@ -3,13 +3,15 @@
 Both train the same paper networks on the same batch size. The reference is the textbook step:
 fp32, default (for-each) Adam, D then G/Q with every parameter's gradient computed. The project
 step is infogan.train_step with the default config (bf16 autocast where the hardware has it,
-fused Adam, frozen trunk in the G step). They run alternately in one process, --repeats times,
+fused Adam, frozen trunk in the G step, the random warps of D's inputs) plus the weight-average
+update of G_ema that the training loop does after every step. They run alternately in one process, --repeats times,
 and the median of the per-repeat ratios is printed as one JSON line.
 
     python benchmarks/throughput.py
     python benchmarks/throughput.py --batch-size 256 --repeats 7
 """
 
+import copy
 import json
 import platform
 import statistics
@@ -75,7 +77,13 @@ def main(batch_size, steps, repeats, warmup):
     opt_g, opt_d = ig.make_optimizers(G, D, cfg)
 
     ref = lambda: reference_step(Gr, Dr, opt_gr, opt_dr, x, cfg)  # noqa: E731
-    ours = lambda: ig.train_step(G, D, opt_g, opt_d, x, cfg, None, precision)  # noqa: E731
+    G_ema = copy.deepcopy(G)
+
+    def ours():
+        ig.train_step(G, D, opt_g, opt_d, x, cfg, None, precision)
+        if cfg["ema"]:
+            ig.ema_update(G_ema, G, cfg["ema"], step=1000)
+
     timed(ref, warmup)
     timed(ours, warmup)
     ratios, ref_ips, our_ips = [], [], []

@@ -45,12 +45,13 @@ def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target
     cfg["epochs"] = 1000  # the budget ends the run, not the epoch count
     trace, state = [], {"train": 0.0, "mark": None, "hit": None}
 
-    def hook(step, G, D):
+    def hook(step, G, D, G_ema):
         now = time.perf_counter()
         state["train"] += now - state["mark"]
         if step % eval_every == 0 or state["train"] >= budget:
-            G.eval()
-            rep = ev.evaluate(G, D, cfg, clf, n=n, seed=0, device=next(G.parameters()).device, full=False)
+            # score what a checkpoint of this step would hold: the weight average when the run keeps one
+            S = ig.refresh_bn(G_ema, cfg) if G_ema is not None else G.eval()
+            rep = ev.evaluate(S, D, cfg, clf, n=n, seed=0, device=next(G.parameters()).device, full=False)
             G.train()
             trace.append({"step": step, "train_s": round(state["train"], 1), "agreement": rep["agreement"],
                           "coverage": rep["coverage"]})

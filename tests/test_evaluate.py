@@ -106,6 +106,7 @@ def test_tiny_checkpoint_evaluates_end_to_end(tiny_ckpt, tmp_path):
     line = json.loads(res.output.strip().splitlines()[-1])
     assert {"agreement", "coverage", "purity", "majority", "mapping", "merged", "q_accuracy", "fid", "fid_floor",
             "cont", "step", "seed", "n"} <= line.keys()
+    assert line["generator"] == "G_ema"  # the weight average, as sample.py draws
     assert 0 <= line["agreement"] <= 1 and 1 <= line["coverage"] <= 10 and len(line["purity"]) == 10
     assert sorted(line["mapping"]) == [str(i) for i in range(10)] and len(set(line["mapping"].values())) == 10
     assert set(line["cont"]) == {"c1", "c2"} and set(line["cont"]["c1"]) == {"slant", "ink"}
@@ -118,6 +119,12 @@ def test_tiny_checkpoint_evaluates_end_to_end(tiny_ckpt, tmp_path):
     assert again.exit_code == 1
     assert json.loads(again.output.strip().splitlines()[-2])["agreement"] == line["agreement"]
     assert again.output.strip().splitlines()[-1] == f"Error: agreement {line['agreement']:.4f} is below --min-agreement 0.99"
+    # --raw-g scores the raw generator and leaves the digit map (which describes G_ema) alone
+    (ckpt.parent / "digit_map.json").unlink()
+    raw = CliRunner().invoke(ev.main, [str(ckpt), "--n", "20", "--quick", "--raw-g", "--device", "cpu"])
+    assert raw.exit_code == 0, raw.output
+    assert json.loads(raw.output.strip().splitlines()[-1])["generator"] == "G"
+    assert not (ckpt.parent / "digit_map.json").exists()
 
 
 def test_no_argument_picks_the_latest_run(tiny_ckpt, tmp_path, monkeypatch):

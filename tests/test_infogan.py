@@ -1,6 +1,7 @@
 """Tests of infogan.py: networks, codes, losses, checkpoints, resume, determinism, CLI errors."""
-import hashlib
+import copy
 import gzip
+import hashlib
 import json
 import math
 import os
@@ -109,6 +110,31 @@ def test_translate_shifts_each_image_within_range():
     assert ((y == 1.0) | (y == -1.0)).all()  # background fill, nothing interpolated
 
 
+def test_warp_rotates_and_zooms_within_range_and_keeps_the_background():
+    x = torch.full((200, 1, 28, 28), -1.0)
+    x[:, :, 4:24, 13:15] = 1.0  # a vertical bar, 20 pixels long, through the centre
+    g = torch.Generator().manual_seed(0)
+    assert torch.allclose(ig.warp(x[:4], 0, 0, 0, g), x[:4], atol=1e-5)  # no warp: the same images
+    y = ig.warp(x, 0, 30, 0, g)  # rotation only
+    assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1
+    assert torch.allclose(y[:, :, :3], torch.full_like(y[:, :, :3], -1.0))  # corners stay background
+    ink = (y + 1).sum((1, 2, 3)) / (x + 1).sum((1, 2, 3))
+    assert ((ink - 1).abs() < 0.1).all()  # a rotation moves the bar, it does not add or remove ink
+    # the bar's angle from the vertical, from second moments: within 30 degrees, and spread over the range
+    w = (y[:, 0] + 1) / 2  # (200, 28, 28) weights
+    r, c = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    m = lambda f: (w * f).sum((1, 2)) / w.sum((1, 2))  # noqa: E731
+    dr, dc = r - m(r)[:, None, None], c - m(c)[:, None, None]
+    angle = torch.rad2deg(0.5 * torch.atan2(2 * m(dr * dc), m(dr * dr) - m(dc * dc))).abs()
+    assert angle.max() < 31 and angle.max() > 25 and angle.min() < 5
+    z = ig.warp(x, 0, 0, 0.2, g)  # zoom only: bar length scales by 0.8..1.2
+    length = ((z[:, 0, :, 13:15] > 0).any(2)).sum(1).float()
+    assert length.min() >= 15 and length.max() <= 25 and length.max() - length.min() >= 5
+    x.requires_grad_(True)
+    ig.warp(x, 2, 15, 0.1, g).sum().backward()  # G learns through the warp
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
 def test_vendored_mnist_matches_published_checksums():
     md5 = {"train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
            "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
@@ -168,12 +194,52 @@ def test_checkpoint_rebuilds_identical_generator(tiny_data, tmp_path):
     run(["--max-steps", "2", "--out", str(out), "--cat", "10,4", "--n-cont", "1", "--n-noise", "16"], tiny_data)
     G, D, cfg, ckpt = ig.load_checkpoint(out / "ckpt.pt")
     assert cfg["cat"] == [10, 4] and cfg["n_cont"] == 1 and cfg["n_noise"] == 16
-    assert same_state(G.state_dict(), ckpt["G"])
+    assert same_state(G.state_dict(), ckpt["G_ema"])  # the weight average by default
+    assert not same_state(G.state_dict(), ckpt["G"])
+    assert same_state(ig.load_checkpoint(out / "ckpt.pt", ema=False)[0].state_dict(), ckpt["G"])
     G2, _ = ig.build_models(cfg)
-    G2.load_state_dict(weights(out / "ckpt.pt")["G"])
+    G2.load_state_dict(weights(out / "ckpt.pt")["G_ema"])
     latent, _, _ = ig.sample_latent(6, cfg, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.equal(G(latent), G2.eval()(latent))
+    run(["--max-steps", "2", "--out", str(tmp_path / "plain"), "--ema", "0"], tiny_data)
+    assert "G_ema" not in weights(tmp_path / "plain" / "ckpt.pt")  # --ema 0: G is what load_checkpoint gives
+
+
+def test_ema_averages_weights_and_forgets_the_initial_ones():
+    torch.manual_seed(0)
+    G, _ = ig.build_models(ig.default_config())
+    E = copy.deepcopy(G)
+    with torch.no_grad():
+        for p in G.parameters():
+            p.add_(1.0)
+    before = [p.clone() for p in E.parameters()]
+    ig.ema_update(E, G, 0.999, step=0)  # β = min(0.999, 1/10): moves 90% of the way at step 0
+    for b, e, p in zip(before, E.parameters(), G.parameters()):
+        assert torch.allclose(e, 0.1 * b + 0.9 * p, atol=1e-6)
+    ig.ema_update(E, G, 0.5, step=10_000)  # β = decay late in a run
+    for b, e, p in zip(before, E.parameters(), G.parameters()):
+        assert torch.allclose(e, 0.05 * b + 0.95 * p, atol=1e-6)
+
+
+def test_refresh_bn_gives_statistics_of_the_current_weights():
+    cfg = ig.default_config()
+    torch.manual_seed(0)
+    G, _ = ig.build_models(cfg)
+    bn = G.fc[1]
+    ig.refresh_bn(G, cfg, n_batches=4, batch=64)
+    assert not G.training and bn.momentum == 0.1
+    mean1 = bn.running_mean.clone()
+    g = torch.Generator().manual_seed(0)
+    latent = torch.cat([ig.sample_latent(64, cfg, generator=g)[0] for _ in range(4)])  # the same 4 draws
+    with torch.no_grad():  # the running mean is the mean of the first layer's output over those draws
+        assert torch.allclose(mean1, G.fc[0](latent).mean(0), atol=1e-5)
+    ig.refresh_bn(G, cfg, n_batches=4, batch=64)
+    assert torch.equal(bn.running_mean, mean1)  # a function of the weights alone: the same again
+    with torch.no_grad():
+        G.fc[0].bias.add_(3.0)
+    ig.refresh_bn(G, cfg, n_batches=4, batch=64)
+    assert torch.allclose(bn.running_mean, mean1 + 3.0, atol=1e-4)
 
 
 def test_same_seed_same_weights_other_seed_differs(tiny_data, tmp_path):
@@ -193,7 +259,7 @@ def test_resume_is_exact_across_an_epoch_boundary(tiny_data, tmp_path, decay):
     assert "training steps 4..7" in res.output
     full, part = weights(tmp_path / "full" / "ckpt.pt"), weights(tmp_path / "part" / "ckpt.pt")
     assert part["step"] == full["step"] == 7
-    for key in ("G", "D"):
+    for key in ("G", "G_ema", "D"):
         assert same_state(full[key], part[key]), key
     assert torch.equal(full["latent_rng"], part["latent_rng"])
 
