@@ -17,6 +17,7 @@ In code (losses are minimised, D outputs a logit, `bce` = BCEWithLogits):
     info_loss = λ_cat · CE(Q_cat(x_fake), c_cat)                    # -E[log Q(c_cat | x)]
               + λ_cont · NLL_Gaussian(c_cont; μ(x_fake), σ(x_fake)) # -E[log Q(c_cont | x)]
     mi        = H(c_cat) - CE = Σ_i ln K_i - CE                     # the logged lower bound
+    bal       = λ_bal · KL(mean_x~data Q_cat(x) || P(c_cat))         # ours: see below
 
 H(c) is a constant, so -λ L_I and `info_loss` differ by a constant. σ is fixed at 1 unless
 --learn-std. The paper uses λ = 1 for categorical codes and a smaller λ for continuous ones
@@ -30,13 +31,20 @@ recoverable through visible, digit-level changes. With --info-trunk the trunk al
 decode the code from cues that do not change the digit (agreement 0.39 after 5 epochs; README,
 "Defaults"). The GAN loss of the G step never reaches the trunk.
 
+The balance term `bal` is not in the paper. If G matches the data and Q is G's true posterior, Q's
+posterior averaged over real images is the prior P(c_cat), uniform. The classic InfoGAN failure, a
+code that draws two digits (4 and 9) while two other codes split one digit between them, breaks
+this: Q sends the real images of both digits to the one code. So the Q head (only: the real
+features are detached) also learns, on each real batch of the D step, to spread its posterior
+evenly; G then has to follow Q and draw one digit per code. No labels are used.
+
 Departures from the paper's MNIST setting, each measured (README, "Defaults"): z ~ Unif(-1, 1)
 (as in the paper's released code) scaled by 0.5, so the one-hot code starts with a larger share
 of G's input; every image D and Q see, real or fake, is randomly shifted by up to 2 pixels, rotated
 by up to 20 degrees and zoomed by up to 20% (--augment/--rotate/--zoom), so G can make c_cat
 recoverable only through what survives a change of pose, the digit's identity; images are drawn
 from an exponential moving average of G's weights (--ema), which evens out the late swings of a
-GAN; 6 epochs by default (--epochs 50 is the paper's length). Networks follow the paper's
+GAN; 10 epochs by default (--epochs 50 is the paper's length). Networks follow the paper's
 appendix C.1. `python infogan.py --help` lists all options.
 """
 
@@ -62,7 +70,7 @@ DEFAULT_DATA_DIR = HERE / "data" / "mnist"
 DEFAULT_RUNS_DIR = Path("runs")
 CKPT_FORMAT = "infogan-ckpt-v1"  # marks our checkpoints; checked on load
 # options added after the first checkpoints were written, with the values those checkpoints used
-LEGACY_CONFIG = {"noise": "normal", "noise_scale": 1.0, "augment": 0, "lr_decay": "none", "rotate": 0.0, "zoom": 0.0, "ema": 0.0}
+LEGACY_CONFIG = {"noise": "normal", "noise_scale": 1.0, "augment": 0, "lr_decay": "none", "rotate": 0.0, "zoom": 0.0, "ema": 0.0, "lambda_bal": 0.0}
 
 # -----------------------------------------------------------------------------
 # Networks (paper, appendix C.1)
@@ -180,6 +188,20 @@ def info_terms(q_out, cat_idx, cont, cfg):
     # -log N(c; μ, σ) = log σ + (c - μ)² / (2σ²) + ½ log 2π, summed over codes, mean over batch
     nll = (log_std + 0.5 * ((cont - mu) * torch.exp(-log_std)) ** 2 + 0.5 * math.log(2 * math.pi))
     return ce, nll.sum(1).mean()
+
+
+def balance_term(q_real, cfg):
+    """KL(E_x[Q(c_cat | x)] || P(c_cat)) over a batch of real images, summed over categorical codes.
+
+    If G matches the data and Q is its true posterior, Q's posterior averaged over real images is
+    the prior P(c) (uniform). A code that draws two digits breaks this: Q sends the real images of
+    both digits to it, so its share of real data grows beyond 1/K."""
+    cat_logits, _, _ = split_q(q_real.float(), cfg)
+    kl = q_real.new_zeros((), dtype=torch.float32)
+    for lg in cat_logits:
+        p = lg.softmax(1).mean(0)  # (K,) Q's share of this batch per value
+        kl = kl + (p * (p * lg.shape[1]).clamp_min(1e-12).log()).sum()  # Σ p log(p / (1/K))
+    return kl
 
 
 def entropy_cat(cfg):
@@ -434,7 +456,8 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     # D step: minimise -V(D, G) [+ λ L_I of the detached fakes, through the shared trunk]
     aug = lambda x: augment(x, cfg, gen)  # noqa: E731
     with amp():
-        logit_real, _ = D(aug(x_real), with_q=False)
+        h_real = D.trunk(aug(x_real))  # (B, 1024)
+        logit_real = D.d_head(h_real).squeeze(1)
         logit_fake, q_fake = D(aug(x_fake.detach()), with_q=cfg["info_trunk"])
     loss_d = F.binary_cross_entropy_with_logits(logit_real.float(), ones) + \
         F.binary_cross_entropy_with_logits(logit_fake.float(), zeros)
@@ -446,7 +469,8 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     loss_d_total.backward()
     opt_d.step()
 
-    # G/Q step: minimise the non-saturating G loss + λ·info_loss over G and the Q head.
+    # G/Q step: minimise the non-saturating G loss + info_loss over G and the Q head
+    # (+ λ_bal·bal of the real batch, which reaches only the Q head).
     # D's trunk and head are frozen here so the G loss never trains them (and their weight
     # gradients are not computed at all).
     D.trunk.requires_grad_(False)
@@ -456,13 +480,18 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     loss_g = F.binary_cross_entropy_with_logits(logit_fake.float(), ones)
     ce, nll = info_terms(q_fake, cat_idx, cont, cfg)
     info = lam_cat * ce + lam_cont * nll
+    bal = torch.zeros((), device=device)
+    if cfg["lambda_bal"] > 0:  # on the real batch of the D step; detached, so only the Q head learns
+        with amp():
+            q_real = D.q_head(h_real.detach())  # (B, n_q_out)
+        bal = balance_term(q_real, cfg)
     opt_g.zero_grad(set_to_none=True)
-    (loss_g + info).backward()
+    (loss_g + info + cfg["lambda_bal"] * bal).backward()
     opt_g.step()
     D.trunk.requires_grad_(True)
     D.d_head.requires_grad_(True)
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "info": info.detach(),
-            "ce": ce.detach(), "nll": nll.detach()}
+            "ce": ce.detach(), "nll": nll.detach(), "bal": bal.detach()}
 
 
 def set_linear_lr(opt_g, opt_d, cfg, progress):
@@ -573,9 +602,17 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     train_seconds = ckpt.get("train_seconds", 0.0) if ckpt else 0.0
     (out_dir / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
 
+    bn_step = [-1]  # the step at which G_ema's BatchNorm statistics were last recomputed
+
     def sampler():
-        """The generator to draw images from, in eval mode (G_ema with fresh BatchNorm statistics)."""
-        return refresh_bn(G_ema, cfg) if G_ema is not None else G.eval()
+        """The generator to draw images from, in eval mode (G_ema with fresh BatchNorm statistics,
+        recomputed once per step however often it is asked for: checkpoint and grid share them)."""
+        if G_ema is None:
+            return G.eval()
+        if bn_step[0] != step:
+            refresh_bn(G_ema, cfg)
+            bn_step[0] = step
+        return G_ema.eval()
 
     def state():
         sampler()
@@ -705,7 +742,7 @@ RESUMABLE = {"epochs", "max_steps", "device", "sample_every", "log_every", "out"
 
 
 @click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
-@click.option("--epochs", type=click.IntRange(min=1), default=6, help="Passes over the 60k training images (paper: 50).")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, help="Passes over the 60k training images (paper: 50).")
 @click.option("--max-steps", type=click.IntRange(min=0), default=0, help="Stop after this many steps in all (0: no cap); for smoke runs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, help="Images per step (paper: 128).")
 @click.option("--n-noise", type=click.IntRange(min=1), default=62, help="Dimensions of the incompressible noise z (paper: 62).")
@@ -716,6 +753,7 @@ RESUMABLE = {"epochs", "max_steps", "device", "sample_every", "log_every", "out"
 @click.option("--n-cont", type=click.IntRange(min=0), default=2, help="Continuous codes ~ Unif(-1, 1) (paper: 2).")
 @click.option("--lambda-cat", type=click.FloatRange(min=0), default=1.0, help="λ for the categorical info term (paper: 1).")
 @click.option("--lambda-cont", type=click.FloatRange(min=0), default=0.1, help="λ for the continuous info term (paper: 'smaller').")
+@click.option("--lambda-bal", type=click.FloatRange(min=0), default=3.0, help="λ_bal for KL(Q's mean posterior on real images || P(c_cat)) (0: off, as the paper).")
 @click.option("--augment", type=click.IntRange(min=0), default=2, help="Shift every image D/Q see by up to N pixels (0: off)...")
 @click.option("--rotate", type=click.FloatRange(0, 180), default=20.0, help="...and rotate it by up to this many degrees.")
 @click.option("--zoom", type=click.FloatRange(0, 1, max_open=True), default=0.2, help="...and zoom it by a factor in [1 - zoom, 1 + zoom].")

@@ -76,6 +76,38 @@ def test_info_terms_reward_a_correct_q():
     assert nll.item() == pytest.approx(2 * 0.5 * math.log(2 * math.pi))
 
 
+def test_balance_term_is_kl_of_q_mean_posterior_from_the_prior():
+    cfg = {**BASE, "cat": [10, 4]}
+    eye = lambda k: torch.eye(k).repeat(2, 1) * 50.0  # noqa: E731  confident, each value twice
+    even = torch.cat([eye(10), eye(4).repeat(5, 1)[:20], torch.zeros(20, 2)], 1)  # (20, 16)
+    assert ig.balance_term(even, cfg).item() < 1e-6  # Q's mean posterior is P(c) for both codes
+    one = even.clone()
+    one[:, :10] = 0
+    one[:, 3] = 50.0  # every real image sent to value 3 of the first code
+    assert ig.balance_term(one, cfg).item() == pytest.approx(math.log(10), abs=1e-4)
+    two = even.clone()
+    two[:, :10] = torch.eye(10)[list(range(5)) * 4] * 50.0  # values 0-4 get 2/10 of the images each
+    assert ig.balance_term(two, cfg).item() == pytest.approx(math.log(2), abs=1e-4)
+
+
+def test_balance_term_trains_only_the_q_head():
+    """One step from the same state with λ_bal = 0 and 1: G, the trunk and the D head move the same."""
+    cfg = ig.default_config(precision="fp32")
+    x = ig.to_tanh_range(ig.load_mnist(split="test")[0][:64], "cpu")
+    after = {}
+    for lam in (0.0, 1.0):
+        torch.manual_seed(0)
+        G, D = ig.build_models(cfg)
+        opt_g, opt_d = ig.make_optimizers(G, D, cfg)
+        out = ig.train_step(G, D, opt_g, opt_d, x, {**cfg, "lambda_bal": lam}, torch.Generator().manual_seed(1))
+        after[lam] = (out["bal"].item(), G.state_dict(), D.state_dict())
+    assert after[0.0][0] == 0.0 and after[1.0][0] > 0.0
+    (_, g0, d0), (_, g1, d1) = after[0.0], after[1.0]
+    assert all(torch.equal(g0[k], g1[k]) for k in g0)
+    assert all(torch.equal(d0[k], d1[k]) for k in d0 if not k.startswith("q_head."))
+    assert not torch.equal(d0["q_head.0.weight"], d1["q_head.0.weight"])
+
+
 def test_sample_latent_values_and_reproducibility():
     cfg = {**BASE, "cat": [10, 4], "n_cont": 3}
     latent, cat_idx, cont = ig.sample_latent(4000, cfg, generator=torch.Generator().manual_seed(1))
