@@ -17,7 +17,8 @@ In code (losses are minimised, D outputs a logit, `bce` = BCEWithLogits):
     info_loss = λ_cat · CE(Q_cat(x_fake), c_cat)                    # -E[log Q(c_cat | x)]
               + λ_cont · NLL_Gaussian(c_cont; μ(x_fake), σ(x_fake)) # -E[log Q(c_cont | x)]
     mi        = H(c_cat) - CE = Σ_i ln K_i - CE                     # the logged lower bound
-    bal       = λ_bal · KL(mean_x~data Q_cat(x) || P(c_cat))         # ours: see below
+    bal       = KL(mean_x~data Q_cat(x) || P(c_cat))                # not the paper's: added as
+                                                                    # λ_bal · bal, Q head only (below)
 
 H(c) is a constant, so -λ L_I and `info_loss` differ by a constant. σ is fixed at 1 unless
 --learn-std. The paper uses λ = 1 for categorical codes and a smaller λ for continuous ones
