@@ -38,6 +38,8 @@ code that draws two digits (4 and 9) while two other codes split one digit betwe
 this: Q sends the real images of both digits to the one code. So the Q head (only: the real
 features are detached) also learns, on each real batch of the D step, to spread its posterior
 evenly; G then has to follow Q and draw one digit per code. No labels are used.
+Two variants, off by default (README): --bal-entropy 1 adds E_x H(Q(c|x)), making the term
+ln K - I_Q(c; x); --bal-pairs uses ln K - I(c; c') of Q's codes for two warps of each real image.
 
 Departures from the paper's MNIST setting, each measured (README, "Defaults"): z ~ Unif(-1, 1)
 (as in the paper's released code) scaled by 0.5, so the one-hot code starts with a larger share
@@ -71,7 +73,7 @@ DEFAULT_DATA_DIR = HERE / "data" / "mnist"
 DEFAULT_RUNS_DIR = Path("runs")
 CKPT_FORMAT = "infogan-ckpt-v1"  # marks our checkpoints; checked on load
 # options added after the first checkpoints were written, with the values those checkpoints used
-LEGACY_CONFIG = {"noise": "normal", "noise_scale": 1.0, "augment": 0, "lr_decay": "none", "rotate": 0.0, "zoom": 0.0, "ema": 0.0, "lambda_bal": 0.0}
+LEGACY_CONFIG = {"noise": "normal", "noise_scale": 1.0, "augment": 0, "lr_decay": "none", "rotate": 0.0, "zoom": 0.0, "ema": 0.0, "lambda_bal": 0.0, "bal_entropy": 0.0, "bal_pairs": False}
 
 # -----------------------------------------------------------------------------
 # Networks (paper, appendix C.1)
@@ -191,18 +193,37 @@ def info_terms(q_out, cat_idx, cont, cfg):
     return ce, nll.sum(1).mean()
 
 
-def balance_term(q_real, cfg):
-    """KL(E_x[Q(c_cat | x)] || P(c_cat)) over a batch of real images, summed over categorical codes.
+def balance_term(q_real, cfg, q_pair=None):
+    """KL(E_x[Q(c_cat | x)] || P(c_cat)) + w · E_x[H(Q(c_cat | x))] over a batch of real images,
+    summed over categorical codes (w = --bal-entropy).
 
     If G matches the data and Q is its true posterior, Q's posterior averaged over real images is
     the prior P(c) (uniform). A code that draws two digits breaks this: Q sends the real images of
-    both digits to it, so its share of real data grows beyond 1/K."""
+    both digits to it, so its share of real data grows beyond 1/K. The entropy part asks Q to be
+    decisive on each real image, so it cannot even out its shares by hedging between two codes.
+    With w = 1 the sum is ln K - I_Q(c; x): ln K minus Q's mutual information on real data.
+
+    q_pair (--bal-pairs): Q's output for a second random warp of the same images. Then the term is
+    ln K - I(c; c'), c and c' Q's codes for the two warps (the joint P(c, c') is the batch mean of
+    Q(c | warp1 x) Q(c' | warp2 x)ᵀ, symmetrised): Q must spread real images evenly, decisively,
+    and the same way whatever the pose, so it cannot split a digit by slant or size."""
     cat_logits, _, _ = split_q(q_real.float(), cfg)
-    kl = q_real.new_zeros((), dtype=torch.float32)
-    for lg in cat_logits:
-        p = lg.softmax(1).mean(0)  # (K,) Q's share of this batch per value
-        kl = kl + (p * (p * lg.shape[1]).clamp_min(1e-12).log()).sum()  # Σ p log(p / (1/K))
-    return kl
+    pair_logits = split_q(q_pair.float(), cfg)[0] if q_pair is not None else [None] * len(cat_logits)
+    out = q_real.new_zeros((), dtype=torch.float32)
+    for lg, lg2 in zip(cat_logits, pair_logits):
+        prob, K = lg.softmax(1), lg.shape[1]  # (B, K)
+        if lg2 is not None:
+            joint = prob.T @ lg2.softmax(1) / len(prob)  # (K, K) P(c, c')
+            joint = ((joint + joint.T) / 2).clamp_min(1e-12)
+            marg = joint.sum(1)  # (K,) P(c) = P(c')
+            mi = (joint * (joint.log() - marg[:, None].log() - marg[None, :].log())).sum()
+            out = out + math.log(K) - mi
+            continue
+        p = prob.mean(0)  # (K,) Q's share of this batch per value
+        out = out + (p * (p * K).clamp_min(1e-12).log()).sum()  # Σ p log(p / (1/K))
+        if cfg["bal_entropy"]:
+            out = out - cfg["bal_entropy"] * (prob * lg.log_softmax(1)).sum(1).mean()  # E_x H(Q(c|x))
+    return out
 
 
 def entropy_cat(cfg):
@@ -484,8 +505,13 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     bal = torch.zeros((), device=device)
     if cfg["lambda_bal"] > 0:  # on the real batch of the D step; detached, so only the Q head learns
         with amp():
-            q_real = D.q_head(h_real.detach())  # (B, n_q_out)
-        bal = balance_term(q_real, cfg)
+            if cfg["bal_pairs"]:  # and on a second warp of the same images, through the frozen trunk
+                with torch.no_grad():
+                    h_pair = D.trunk(aug(x_real))  # (B, 1024)
+                q_real, q_pair = D.q_head(torch.cat([h_real.detach(), h_pair])).chunk(2)  # (B, n_q_out) each
+            else:
+                q_real, q_pair = D.q_head(h_real.detach()), None  # (B, n_q_out)
+        bal = balance_term(q_real, cfg, q_pair)
     opt_g.zero_grad(set_to_none=True)
     (loss_g + info + cfg["lambda_bal"] * bal).backward()
     opt_g.step()
@@ -755,6 +781,8 @@ RESUMABLE = {"epochs", "max_steps", "device", "sample_every", "log_every", "out"
 @click.option("--lambda-cat", type=click.FloatRange(min=0), default=1.0, help="λ for the categorical info term (paper: 1).")
 @click.option("--lambda-cont", type=click.FloatRange(min=0), default=0.1, help="λ for the continuous info term (paper: 'smaller').")
 @click.option("--lambda-bal", type=click.FloatRange(min=0), default=3.0, help="λ_bal for KL(Q's mean posterior on real images || P(c_cat)) (0: off, as the paper).")
+@click.option("--bal-pairs/--no-bal-pairs", default=False, help="Balance term as ln K - I(c; c') of Q's codes for two warps of each real image.")
+@click.option("--bal-entropy", type=click.FloatRange(min=0), default=0.0, help="Weight of Q's mean entropy on real images inside the balance term (1: λ_bal·(ln K - I_Q(c; x))).")
 @click.option("--augment", type=click.IntRange(min=0), default=2, help="Shift every image D/Q see by up to N pixels (0: off)...")
 @click.option("--rotate", type=click.FloatRange(0, 180), default=20.0, help="...and rotate it by up to this many degrees.")
 @click.option("--zoom", type=click.FloatRange(0, 1, max_open=True), default=0.2, help="...and zoom it by a factor in [1 - zoom, 1 + zoom].")

@@ -77,7 +77,7 @@ def test_info_terms_reward_a_correct_q():
 
 
 def test_balance_term_is_kl_of_q_mean_posterior_from_the_prior():
-    cfg = {**BASE, "cat": [10, 4]}
+    cfg = {**BASE, "cat": [10, 4], "bal_entropy": 0.0}
     eye = lambda k: torch.eye(k).repeat(2, 1) * 50.0  # noqa: E731  confident, each value twice
     even = torch.cat([eye(10), eye(4).repeat(5, 1)[:20], torch.zeros(20, 2)], 1)  # (20, 16)
     assert ig.balance_term(even, cfg).item() < 1e-6  # Q's mean posterior is P(c) for both codes
@@ -88,6 +88,33 @@ def test_balance_term_is_kl_of_q_mean_posterior_from_the_prior():
     two = even.clone()
     two[:, :10] = torch.eye(10)[list(range(5)) * 4] * 50.0  # values 0-4 get 2/10 of the images each
     assert ig.balance_term(two, cfg).item() == pytest.approx(math.log(2), abs=1e-4)
+
+
+def test_balance_entropy_part_penalises_hedging_not_confident_even_posteriors():
+    cfg = {**BASE, "cat": [10, 4], "bal_entropy": 1.0}
+    eye = lambda k: torch.eye(k).repeat(2, 1) * 50.0  # noqa: E731  confident, each value twice
+    even = torch.cat([eye(10), eye(4).repeat(5, 1)[:20], torch.zeros(20, 2)], 1)  # (20, 16)
+    assert ig.balance_term(even, cfg).item() < 1e-6  # ln K - I_Q(c; x) = 0: confident and even
+    flat = torch.zeros(20, 16)  # Q says "uniform" for every image: even shares, but no information
+    assert ig.balance_term(flat, cfg).item() == pytest.approx(math.log(10) + math.log(4), abs=1e-4)
+    assert ig.balance_term(flat, {**cfg, "bal_entropy": 0.0}).item() < 1e-6  # the KL alone misses it
+    hedge = even.clone()  # every image split half/half between two values of the first code
+    hedge[:, :10] = (torch.eye(10)[list(range(10)) * 2] + torch.eye(10)[[(i + 1) % 10 for i in range(10)] * 2]) * 50.0
+    assert ig.balance_term(hedge, cfg).item() == pytest.approx(math.log(2), abs=1e-4)
+    assert ig.balance_term(hedge, {**cfg, "bal_entropy": 0.5}).item() == pytest.approx(0.5 * math.log(2), abs=1e-4)
+
+
+def test_balance_pairs_is_ln_k_minus_mutual_information_of_two_warps():
+    cfg = {**BASE, "cat": [10], "bal_entropy": 0.0}
+    conf = torch.cat([torch.eye(10).repeat(3, 1) * 50.0, torch.zeros(30, 2)], 1)  # (30, 12) confident, even
+    assert ig.balance_term(conf, cfg, conf).item() < 1e-5  # both warps agree: I(c; c') = ln K
+    flat = torch.zeros(30, 12)
+    assert ig.balance_term(flat, cfg, flat).item() == pytest.approx(math.log(10), abs=1e-4)  # I = 0
+    # the second warp always lands one value up: c' = c + 1, so the symmetrised joint is spread
+    # over the pairs (c, c ± 1) and I(c; c') = ln 10 - ln 2
+    shifted = torch.cat([torch.eye(10)[[(i + 1) % 10 for i in range(10)] * 3] * 50.0, torch.zeros(30, 2)], 1)
+    assert ig.balance_term(conf, cfg, shifted).item() == pytest.approx(math.log(2), abs=1e-4)
+    assert ig.balance_term(conf, cfg).item() < 1e-5  # without a pair: the one-warp KL, also 0 here
 
 
 def test_balance_term_trains_only_the_q_head():
