@@ -506,7 +506,7 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     if cfg["lambda_bal"] > 0:  # on the real batch of the D step; detached, so only the Q head learns
         with amp():
             if cfg["bal_pairs"]:  # and on a second warp of the same images, through the frozen trunk
-                with torch.no_grad():
+                with torch.no_grad():  # (in train mode, so D's BatchNorm running statistics see it too)
                     h_pair = D.trunk(aug(x_real))  # (B, 1024)
                 q_real, q_pair = D.q_head(torch.cat([h_real.detach(), h_pair])).chunk(2)  # (B, n_q_out) each
             else:
@@ -782,7 +782,7 @@ RESUMABLE = {"epochs", "max_steps", "device", "sample_every", "log_every", "out"
 @click.option("--lambda-cont", type=click.FloatRange(min=0), default=0.1, help="λ for the continuous info term (paper: 'smaller').")
 @click.option("--lambda-bal", type=click.FloatRange(min=0), default=3.0, help="λ_bal for KL(Q's mean posterior on real images || P(c_cat)) (0: off, as the paper).")
 @click.option("--bal-pairs/--no-bal-pairs", default=False, help="Balance term as ln K - I(c; c') of Q's codes for two warps of each real image.")
-@click.option("--bal-entropy", type=click.FloatRange(min=0), default=0.0, help="Weight of Q's mean entropy on real images inside the balance term (1: λ_bal·(ln K - I_Q(c; x))).")
+@click.option("--bal-entropy", type=click.FloatRange(min=0), default=0.0, help="Weight of Q's mean entropy on real images inside the balance term (1: λ_bal·(ln K - I_Q(c; x))); --bal-pairs's form already holds it, so it is ignored there.")
 @click.option("--augment", type=click.IntRange(min=0), default=2, help="Shift every image D/Q see by up to N pixels (0: off)...")
 @click.option("--rotate", type=click.FloatRange(0, 180), default=20.0, help="...and rotate it by up to this many degrees.")
 @click.option("--zoom", type=click.FloatRange(0, 1, max_open=True), default=0.2, help="...and zoom it by a factor in [1 - zoom, 1 + zoom].")
