@@ -135,6 +135,24 @@ def test_balance_term_trains_only_the_q_head():
     assert not torch.equal(d0["q_head.0.weight"], d1["q_head.0.weight"])
 
 
+def test_balance_pairs_trains_only_the_q_head():
+    """--bal-pairs adds a second pass of real images through the trunk; its gradient still reaches only Q's head."""
+    cfg = ig.default_config(precision="fp32", bal_pairs=True)
+    x = ig.to_tanh_range(ig.load_mnist(split="test")[0][:64], "cpu")
+    after = {}
+    for lam in (0.0, 1.0):
+        torch.manual_seed(0)
+        G, D = ig.build_models(cfg)
+        opt_g, opt_d = ig.make_optimizers(G, D, cfg)
+        out = ig.train_step(G, D, opt_g, opt_d, x, {**cfg, "lambda_bal": lam}, torch.Generator().manual_seed(1))
+        after[lam] = (out["bal"].item(), dict(G.named_parameters()), dict(D.named_parameters()))
+    assert after[0.0][0] == 0.0 and after[1.0][0] > 0.0
+    (_, g0, d0), (_, g1, d1) = after[0.0], after[1.0]
+    assert all(torch.equal(g0[k], g1[k]) for k in g0)
+    assert all(torch.equal(d0[k], d1[k]) for k in d0 if not k.startswith("q_head."))
+    assert not torch.equal(d0["q_head.0.weight"], d1["q_head.0.weight"])
+
+
 def test_sample_latent_values_and_reproducibility():
     cfg = {**BASE, "cat": [10, 4], "n_cont": 3}
     latent, cat_idx, cont = ig.sample_latent(4000, cfg, generator=torch.Generator().manual_seed(1))
