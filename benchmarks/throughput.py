@@ -69,6 +69,7 @@ def main(batch_size, steps, repeats, warmup):
 
     torch.manual_seed(0)
     Gr, Dr = ig.build_models(cfg, device)
+    Gr, Dr = Gr.to(memory_format=torch.contiguous_format), Dr.to(memory_format=torch.contiguous_format)  # plain layout
     betas = (cfg["beta1"], cfg["beta2"])
     opt_dr = torch.optim.Adam([*Dr.trunk.parameters(), *Dr.d_head.parameters()], lr=cfg["lr_d"], betas=betas)
     opt_gr = torch.optim.Adam([*Gr.parameters(), *Dr.q_head.parameters()], lr=cfg["lr_g"], betas=betas)

@@ -77,7 +77,7 @@ def test_info_terms_reward_a_correct_q():
 
 
 def test_balance_term_is_kl_of_q_mean_posterior_from_the_prior():
-    cfg = {**BASE, "cat": [10, 4], "bal_entropy": 0.0}
+    cfg = {**BASE, "cat": [10, 4], "bal_entropy": 0.0, "bal_marginal": 1.0}
     eye = lambda k: torch.eye(k).repeat(2, 1) * 50.0  # noqa: E731  confident, each value twice
     even = torch.cat([eye(10), eye(4).repeat(5, 1)[:20], torch.zeros(20, 2)], 1)  # (20, 16)
     assert ig.balance_term(even, cfg).item() < 1e-6  # Q's mean posterior is P(c) for both codes
@@ -91,7 +91,7 @@ def test_balance_term_is_kl_of_q_mean_posterior_from_the_prior():
 
 
 def test_balance_entropy_part_penalises_hedging_not_confident_even_posteriors():
-    cfg = {**BASE, "cat": [10, 4], "bal_entropy": 1.0}
+    cfg = {**BASE, "cat": [10, 4], "bal_entropy": 1.0, "bal_marginal": 1.0}
     eye = lambda k: torch.eye(k).repeat(2, 1) * 50.0  # noqa: E731  confident, each value twice
     even = torch.cat([eye(10), eye(4).repeat(5, 1)[:20], torch.zeros(20, 2)], 1)  # (20, 16)
     assert ig.balance_term(even, cfg).item() < 1e-6  # ln K - I_Q(c; x) = 0: confident and even
@@ -105,7 +105,7 @@ def test_balance_entropy_part_penalises_hedging_not_confident_even_posteriors():
 
 
 def test_balance_pairs_is_ln_k_minus_mutual_information_of_two_warps():
-    cfg = {**BASE, "cat": [10], "bal_entropy": 0.0}
+    cfg = {**BASE, "cat": [10], "bal_entropy": 0.0, "bal_marginal": 1.0}
     conf = torch.cat([torch.eye(10).repeat(3, 1) * 50.0, torch.zeros(30, 2)], 1)  # (30, 12) confident, even
     assert ig.balance_term(conf, cfg, conf).item() < 1e-5  # both warps agree: I(c; c') = ln K
     flat = torch.zeros(30, 12)
@@ -115,6 +115,18 @@ def test_balance_pairs_is_ln_k_minus_mutual_information_of_two_warps():
     shifted = torch.cat([torch.eye(10)[[(i + 1) % 10 for i in range(10)] * 3] * 50.0, torch.zeros(30, 2)], 1)
     assert ig.balance_term(conf, cfg, shifted).item() == pytest.approx(math.log(2), abs=1e-4)
     assert ig.balance_term(conf, cfg).item() < 1e-5  # without a pair: the one-warp KL, also 0 here
+
+
+def test_balance_marginal_weight_scales_only_the_uneven_share_part():
+    cfg = {**BASE, "cat": [10], "bal_entropy": 0.0, "bal_marginal": 3.0}
+    # both warps agree, but values 0-4 get 2/10 of the images each: H(c | c') = 0, KL = ln 2
+    two = torch.cat([torch.eye(10)[list(range(5)) * 6] * 50.0, torch.zeros(30, 2)], 1)
+    assert ig.balance_term(two, cfg, two).item() == pytest.approx(3 * math.log(2), abs=1e-4)
+    assert ig.balance_term(two, cfg).item() == pytest.approx(3 * math.log(2), abs=1e-4)  # one warp: 3 · KL
+    # even shares, but the second warp lands one value up: KL = 0, H(c | c') = ln 2, unscaled
+    conf = torch.cat([torch.eye(10).repeat(3, 1) * 50.0, torch.zeros(30, 2)], 1)
+    shifted = torch.cat([torch.eye(10)[[(i + 1) % 10 for i in range(10)] * 3] * 50.0, torch.zeros(30, 2)], 1)
+    assert ig.balance_term(conf, cfg, shifted).item() == pytest.approx(math.log(2), abs=1e-4)
 
 
 def one_step_with_and_without_balance(cfg):
@@ -133,7 +145,8 @@ def one_step_with_and_without_balance(cfg):
 
 def test_balance_term_trains_only_the_q_head():
     """One step from the same state with λ_bal = 0 and 1: G, the trunk and the D head move the same."""
-    (_, g0, d0), (_, g1, d1) = one_step_with_and_without_balance(ig.default_config(precision="fp32")).values()
+    cfg = ig.default_config(precision="fp32", bal_pairs=False)
+    (_, g0, d0), (_, g1, d1) = one_step_with_and_without_balance(cfg).values()
     assert all(torch.equal(g0[k], g1[k]) for k in g0)
     assert all(torch.equal(d0[k], d1[k]) for k in d0 if not k.startswith("q_head."))
     assert not torch.equal(d0["q_head.0.weight"], d1["q_head.0.weight"])
@@ -141,8 +154,9 @@ def test_balance_term_trains_only_the_q_head():
 
 def test_balance_pairs_trains_only_the_q_head():
     """--bal-pairs adds a second pass of real images through the trunk; its gradient still reaches only
-    Q's head (weights compared: that pass also moves the trunk's BatchNorm running statistics)."""
-    cfg = ig.default_config(precision="fp32", bal_pairs=True)
+    Q's head (weights compared: that pass also moves the trunk's BatchNorm running statistics). No
+    warps, so that pass draws no random numbers and both sides warp the fakes of the G step alike."""
+    cfg = ig.default_config(precision="fp32", bal_pairs=True, augment=0, rotate=0.0, zoom=0.0)
     (_, g0, d0), (_, g1, d1) = one_step_with_and_without_balance(cfg).values()
     weights = [k for k, _ in ig.build_models(cfg)[1].named_parameters()]
     assert all(torch.equal(g0[k], g1[k]) for k in g0)
