@@ -16,6 +16,7 @@ Run `python evaluate.py --help` for options.
 """
 
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -24,7 +25,6 @@ import click
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 import infogan as ig
 
@@ -42,9 +42,16 @@ class Classifier(nn.Module):
         super().__init__()
         block = lambda cin, cout: [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]  # noqa: E731
         self.body = nn.Sequential(
-            *block(1, 32), *block(32, 32), nn.MaxPool2d(2),  # 28 -> 14
-            *block(32, 64), *block(64, 64), nn.MaxPool2d(2),  # 14 -> 7
-            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.BatchNorm1d(128), nn.ReLU(),
+            *block(1, 32),
+            *block(32, 32),
+            nn.MaxPool2d(2),  # 28 -> 14
+            *block(32, 64),
+            *block(64, 64),
+            nn.MaxPool2d(2),  # 14 -> 7
+            nn.Flatten(),
+            nn.Linear(64 * 7 * 7, 128),
+            nn.BatchNorm1d(128),
+            nn.ReLU(),
         )
         self.head = nn.Linear(128, 10)
 
@@ -61,14 +68,19 @@ def to_classifier_input(x_tanh):
 
 
 def load_classifier(path=WEIGHTS, device="cpu"):
+    """The shipped classifier (weights/train_classifier.py makes it), in eval mode on `device`."""
     path = Path(path)
     if not path.is_file():
-        raise click.ClickException(f"classifier weights {path} are missing; make them with: python evaluate.py --train-classifier")
+        raise click.ClickException(
+            f"classifier weights {path} are missing; make them with: python weights/train_classifier.py"
+        )
     clf = Classifier()
     try:
         clf.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     except Exception as e:
-        raise click.ClickException(f"{path} does not hold the classifier's weights ({str(e).splitlines()[0][:100]})")
+        raise click.ClickException(
+            f"{path} does not hold the classifier's weights ({str(e).splitlines()[0][:100]})"
+        ) from None
     return clf.to(device).eval()
 
 
@@ -77,49 +89,14 @@ def classify(clf, x_tanh, batch=1000):
     """Predicted digits and 128-d features for images in [-1, 1]: ((N,) long, (N, 128) float)."""
     preds, feats = [], []
     for i in range(0, len(x_tanh), batch):
-        h = clf.features(to_classifier_input(x_tanh[i:i + batch]))
+        h = clf.features(to_classifier_input(x_tanh[i : i + batch]))
         feats.append(h)
         preds.append(clf.head(h).argmax(1))
     return torch.cat(preds), torch.cat(feats)
 
 
-def train_classifier(out=WEIGHTS, data_dir=ig.DEFAULT_DATA_DIR, epochs=4, seed=0, device="cpu", echo=click.echo):
-    """Train the shipped classifier: Adam with a one-cycle schedule, random ±2 pixel shifts. Returns test accuracy."""
-    torch.manual_seed(seed)
-    device = torch.device(device)
-    images, labels = ig.load_mnist(data_dir, "train")
-    x, y = ig.to_tanh_range(images, device), torch.as_tensor(labels, device=device)
-    clf = Classifier().to(device)
-    bs = 128
-    steps = epochs * (len(x) // bs)
-    opt = torch.optim.Adam(clf.parameters(), lr=2e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
-    g = torch.Generator().manual_seed(seed)
-    step = 0
-    for epoch in range(epochs):
-        perm = torch.randperm(len(x), generator=g).to(device)
-        for i in range(len(x) // bs):
-            idx = perm[i * bs:(i + 1) * bs]
-            # random translation by up to 2 pixels: pad with background (-1), crop at a random offset
-            dx, dy = torch.randint(0, 5, (2,), generator=g).tolist()
-            xb = F.pad(x[idx], (2, 2, 2, 2), value=-1.0)[:, :, dy:dy + 28, dx:dx + 28]
-            loss = F.cross_entropy(clf(to_classifier_input(xb)), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-        acc = test_accuracy(clf.eval(), data_dir, device)
-        clf.train()
-        echo(f"epoch {epoch + 1}/{epochs}: loss {loss.item():.4f}, test accuracy {acc:.4f}")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().clone() for k, v in clf.state_dict().items()}
-    ig.save_checkpoint(out, state)
-    return acc
-
-
 def test_accuracy(clf, data_dir=ig.DEFAULT_DATA_DIR, device="cpu"):
+    """The classifier's accuracy on MNIST's 10,000 test images."""
     x, y = ig.load_mnist(data_dir, "test")
     pred, _ = classify(clf, ig.to_tanh_range(x, device))
     return (pred.cpu() == torch.as_tensor(y)).float().mean().item()
@@ -134,6 +111,7 @@ def hungarian(confusion):
 
     Returns (mapping {row: column}, matched share of all counts)."""
     from scipy.optimize import linear_sum_assignment
+
     confusion = np.asarray(confusion)
     rows, cols = linear_sum_assignment(confusion, maximize=True)
     return {int(r): int(c) for r, c in zip(rows, cols)}, float(confusion[rows, cols].sum() / confusion.sum())
@@ -142,6 +120,7 @@ def hungarian(confusion):
 def frechet_distance(f1, f2):
     """Frechet distance between Gaussians fitted to two feature sets (N, d): |μ1-μ2|² + Tr(Σ1+Σ2-2(Σ1Σ2)^½)."""
     from scipy import linalg
+
     f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
     mu1, mu2 = f1.mean(0), f2.mean(0)
     s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
@@ -177,7 +156,7 @@ def ink(x_tanh):
 
 @torch.no_grad()
 def generate(G, latent, batch=1000):
-    return torch.cat([G(latent[i:i + batch]) for i in range(0, len(latent), batch)])
+    return torch.cat([G(latent[i : i + batch]) for i in range(0, len(latent), batch)])
 
 
 @torch.no_grad()
@@ -185,10 +164,10 @@ def code_confusion(G, cfg, clf, n=1000, seed=0, device="cpu"):
     """(K, 10) counts of classifier digits for n images per value of the first categorical code,
     with random noise, other codes and continuous codes; and the generated images' features."""
     g = torch.Generator().manual_seed(seed)
-    k = cfg["cat"][0]
+    k = cfg.cat[0]
     z, cat_idx, cont = ig.sample_codes(n * k, cfg, generator=g)
     cat_idx[:, 0] = torch.arange(k).repeat_interleave(n)
-    x = generate(G, ig.make_latent(z, cat_idx, cont, cfg["cat"]).to(device))
+    x = generate(G, ig.make_latent(z, cat_idx, cont, cfg.cat).to(device))
     pred, feats = classify(clf, x)
     conf = np.zeros((k, 10), np.int64)
     np.add.at(conf, (cat_idx[:, 0].numpy(), pred.cpu().numpy()), 1)
@@ -208,18 +187,23 @@ def code_report(conf):
     missing = sorted(set(range(10)) - set(majority.tolist()))
     if missing:
         merged.append(f"no code draws mostly digit{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}")
-    return {"agreement": round(agreement, 4), "coverage": int(len(set(majority.tolist()))),
-            "purity": purity, "majority": [int(d) for d in majority],
-            "mapping": {str(c): d for c, d in mapping.items()}, "merged": merged}
+    return {
+        "agreement": round(agreement, 4),
+        "coverage": int(len(set(majority.tolist()))),
+        "purity": purity,
+        "majority": [int(d) for d in majority],
+        "mapping": {str(c): d for c, d in mapping.items()},
+        "merged": merged,
+    }
 
 
 @torch.no_grad()
 def q_accuracy(D, cfg, x_test, y_test, batch=1000):
     """The paper's metric: Q's first categorical code as a classifier of real digits, Hungarian-matched."""
-    k = cfg["cat"][0]
+    k = cfg.cat[0]
     preds = []
     for i in range(0, len(x_test), batch):
-        cat_logits, _, _ = ig.split_q(D.q(x_test[i:i + batch]), cfg)
+        cat_logits, _, _ = ig.split_q(D.q(D.features(x_test[i : i + batch])), cfg)
         preds.append(cat_logits[0].argmax(1).cpu())
     conf = np.zeros((k, 10), np.int64)
     np.add.at(conf, (torch.cat(preds).numpy(), np.asarray(y_test)), 1)
@@ -233,12 +217,12 @@ def cont_effects(G, cfg, n_draws=200, n_steps=9, lo=-2.0, hi=2.0, seed=0, device
     draw's own mean (so r measures the code's effect, not the variety between draws)."""
     out = {}
     values = torch.linspace(lo, hi, n_steps)
-    for j in range(cfg["n_cont"]):
+    for j in range(cfg.n_cont):
         g = torch.Generator().manual_seed(seed + j)
         z, cat_idx, cont = ig.sample_codes(n_draws, cfg, generator=g)
         z, cat_idx, cont = (t.repeat_interleave(n_steps, 0) for t in (z, cat_idx, cont))
         cont[:, j] = values.repeat(n_draws)
-        x = generate(G, ig.make_latent(z, cat_idx, cont, cfg["cat"]).to(device)).cpu()
+        x = generate(G, ig.make_latent(z, cat_idx, cont, cfg.cat).to(device)).cpu()
         code = cont[:, j].view(n_draws, n_steps)
         res = {}
         for name, prop in (("slant", slant(x)), ("ink", ink(x))):
@@ -262,12 +246,12 @@ def describe_cont(effects, strong=0.5):
     return words
 
 
-def evaluate(G, D, cfg, clf, n=1000, seed=0, device="cpu", data_dir=ig.DEFAULT_DATA_DIR, full=True):
+def evaluate(G, D, cfg, clf, n=1000, seed=0, device="cpu", data_dir=ig.DEFAULT_DATA_DIR, full=True, n_fid=10_000):
     """Every figure as one dict (see the module docstring). full=False: agreement figures only."""
-    if not cfg["cat"]:
+    if not cfg.cat:
         raise click.ClickException("this checkpoint has no categorical code to evaluate (trained with --n-cat 0)")
-    if cfg["cat"][0] > 10:
-        raise click.ClickException(f"the first categorical code has {cfg['cat'][0]} values; agreement needs at most 10")
+    if cfg.cat[0] > 10:
+        raise click.ClickException(f"the first categorical code has {cfg.cat[0]} values; agreement needs at most 10")
     conf, gen_feats = code_confusion(G, cfg, clf, n, seed, device)
     res = code_report(conf)
     if not full:
@@ -277,11 +261,11 @@ def evaluate(G, D, cfg, clf, n=1000, seed=0, device="cpu", data_dir=ig.DEFAULT_D
     res["q_accuracy"] = round(q_accuracy(D, cfg, x_test, y_test), 4)
     # FID on 10k generated images (uniform codes, as in training) vs the 10k test images
     g = torch.Generator().manual_seed(seed + 1)
-    latent, _, _ = ig.sample_latent(10_000, cfg, generator=g)
+    latent, _, _ = ig.sample_latent(n_fid, cfg, generator=g)
     _, fake_feats = classify(clf, generate(G, latent.to(device)))
     _, test_feats = classify(clf, x_test)
     x_train, _ = ig.load_mnist(data_dir, "train")
-    idx = torch.randperm(len(x_train), generator=g)[:10_000].numpy()
+    idx = torch.randperm(len(x_train), generator=g)[:n_fid].numpy()
     _, train_feats = classify(clf, ig.to_tanh_range(x_train[idx], device))
     res["fid"] = round(frechet_distance(fake_feats.cpu(), test_feats.cpu()), 4)
     res["fid_floor"] = round(frechet_distance(train_feats.cpu(), test_feats.cpu()), 4)
@@ -289,11 +273,35 @@ def evaluate(G, D, cfg, clf, n=1000, seed=0, device="cpu", data_dir=ig.DEFAULT_D
     return res
 
 
-def find_latest_checkpoint(runs_dir=ig.DEFAULT_RUNS_DIR):
+def digit_codes(G, cfg, clf, n=100, seed=0, device="cpu"):
+    """{digit: value of the first categorical code that draws it}, matched on n images per value."""
+    mapping = hungarian(code_confusion(G, cfg, clf, n, seed, device)[0])[0]
+    return {d: c for c, d in mapping.items()}
+
+
+def find_latest_checkpoint(runs_dir="runs"):
+    """The most recently written runs/*/ckpt.pt."""
     ckpts = sorted(Path(runs_dir).glob("*/ckpt.pt"), key=lambda p: p.stat().st_mtime)
     if not ckpts:
         raise click.ClickException(f"no run to evaluate: no {runs_dir}/*/ckpt.pt; train one with: python infogan.py")
     return ckpts[-1]
+
+
+def summary(res):
+    """The human-readable lines printed before the JSON line."""
+    lines = [f"agreement {res['agreement']:.4f}, coverage {res['coverage']}/10 digits"]
+    # code -> matched digit (purity = share of the code's majority digit, named when it differs)
+    pairs = zip(res["mapping"].items(), res["purity"], res["majority"])
+    lines.append(
+        "code -> digit (purity): "
+        + ", ".join(f"{c}->{d} ({p:.2f}{'' if m == d else f' of {m}s'})" for (c, d), p, m in pairs)
+    )
+    lines += [f"merged: {words}" for words in res["merged"]]
+    if "fid" in res:
+        fid = f"FID {res['fid']:.3f} (train-vs-test floor {res['fid_floor']:.3f})"
+        lines.append(f"q_accuracy {res['q_accuracy']:.4f} (paper: 0.95), {fid}")
+        lines += describe_cont(res["cont"])
+    return lines
 
 
 # -----------------------------------------------------------------------------
@@ -303,16 +311,32 @@ def find_latest_checkpoint(runs_dir=ig.DEFAULT_RUNS_DIR):
 @click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.argument("ckpt", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--n", type=click.IntRange(min=10), default=1000, help="Generated images per categorical value.")
-@click.option("--seed", type=int, default=0, help="Seeds every draw, so the evaluation reproduces.")
-@click.option("--device", type=str, default="auto", help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Append the JSON line to this file.")
-@click.option("--min-agreement", type=click.FloatRange(0, 1), default=None, help="Exit 1 if agreement is below this (a CI gate).")
+@click.option(
+    "--seed", type=click.IntRange(0, 2**32 - 1), default=0, help="Seeds every draw, so the evaluation reproduces."
+)
+@click.option("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--json",
+    "json_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Append the JSON line to this file.",
+)
+@click.option(
+    "--min-agreement", type=click.FloatRange(0, 1), default=None, help="Exit 1 if agreement is below this (a CI gate)."
+)
 @click.option("--quick", is_flag=True, help="Agreement figures only (skip q_accuracy, FID, continuous codes).")
-@click.option("--raw-g", is_flag=True, help="Score the raw generator instead of its weight average (--ema runs); writes no digit_map.json.")
-@click.option("--classifier", type=click.Path(dir_okay=False, path_type=Path), default=WEIGHTS, help="Classifier weights.")
-@click.option("--train-classifier", "do_train", is_flag=True, help="Train the classifier (seeded by --seed) and save it to --classifier.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=ig.DEFAULT_DATA_DIR, help="Folder with the MNIST IDX .gz files.")
-def main(ckpt, n, seed, device, json_file, min_agreement, quick, raw_g, classifier, do_train, data_dir):
+@click.option("--raw-g", is_flag=True, help="Score the raw generator instead of its running average G_ema.")
+@click.option(
+    "--classifier", type=click.Path(dir_okay=False, path_type=Path), default=WEIGHTS, help="Classifier weights."
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=ig.DEFAULT_DATA_DIR,
+    help="Folder with the MNIST IDX .gz files.",
+)
+def main(ckpt, n, seed, device, json_file, min_agreement, quick, raw_g, classifier, data_dir):
     """Score how well an InfoGAN checkpoint's codes control digits and style.
 
     With no CKPT, evaluates the most recently written runs/*/ckpt.pt.
@@ -321,47 +345,35 @@ def main(ckpt, n, seed, device, json_file, min_agreement, quick, raw_g, classifi
     Examples:
       python evaluate.py                                  # latest run under runs/
       python evaluate.py runs/<run>/ckpt.pt --json results.jsonl
-      python evaluate.py --min-agreement 0.9              # exit 1 below 0.9
-      python evaluate.py --train-classifier               # retrain weights/mnist_classifier.pt
+      python evaluate.py --quick --min-agreement 0.9      # exit 1 below 0.9
     """
+    if json_file is not None and not (json_file.parent.is_dir() and os.access(json_file.parent, os.W_OK)):
+        raise click.ClickException(f"--json {json_file}: its directory does not exist or is not writable")
     dev = ig.pick_device(device)
-    if do_train:
-        acc = train_classifier(classifier, data_dir, seed=seed, device=dev)
-        click.echo(f"saved {classifier} (test accuracy {acc:.4f})")
-        return
     if ckpt is None:
         ckpt = find_latest_checkpoint()
-        click.echo(f"evaluating {ckpt} (the most recent run under {ig.DEFAULT_RUNS_DIR}/)")
+        click.echo(f"evaluating {ckpt} (the most recent run under runs/)")
     G, D, cfg, meta = ig.load_checkpoint(ckpt, dev, ema=not raw_g)
     clf = load_classifier(classifier, dev)
     t0 = time.perf_counter()
     res = evaluate(G, D, cfg, clf, n, seed, dev, data_dir, full=not quick)
-    generator = "G_ema" if "G_ema" in meta and not raw_g else "G"
-    res = {"ckpt": str(ckpt), "step": meta["step"], "generator": generator, "seed": seed, "n": n, **res,
-           "train_seconds": round(meta.get("train_seconds", 0.0), 1), "eval_seconds": round(time.perf_counter() - t0, 1)}
-
-    # human-readable summary, then the JSON line
-    click.echo(f"agreement {res['agreement']:.4f}, coverage {res['coverage']}/10 digits")
-    # code -> matched digit (purity = share of the code's majority digit, named when it differs)
-    click.echo("code -> digit (purity): " + ", ".join(
-        f"{c}->{d} ({p:.2f}{'' if m == d else f' of {m}s'})"
-        for (c, d), p, m in zip(res["mapping"].items(), res["purity"], res["majority"])))
-    for words in res["merged"]:
-        click.echo(f"merged: {words}")
-    if not quick:
-        click.echo(f"q_accuracy {res['q_accuracy']:.4f} (paper: 0.95), FID {res['fid']:.3f} (train-vs-test floor {res['fid_floor']:.3f})")
-        for words in describe_cont(res["cont"]):
-            click.echo(words)
+    res = {
+        "ckpt": str(ckpt),
+        "step": meta["step"],
+        "generator": "G" if raw_g else "G_ema",
+        "seed": seed,
+        "n": n,
+        **res,
+        "train_seconds": round(meta["train_seconds"], 1),
+        "eval_seconds": round(time.perf_counter() - t0, 1),
+    }
+    for line in summary(res):
+        click.echo(line)
     line = json.dumps(res)
     click.echo(line)
     if json_file is not None:
         with open(json_file, "a") as f:
             f.write(line + "\n")
-    if not raw_g:  # sample.py draws from G_ema; a map of the raw G would mislead it
-        digit_map = {"digit_to_code": {str(d): int(c) for c, d in res["mapping"].items()},
-                     "code_to_digit": res["mapping"], "purity": res["purity"], "agreement": res["agreement"],
-                     "step": meta["step"]}
-        (Path(ckpt).parent / "digit_map.json").write_text(json.dumps(digit_map, indent=2) + "\n")
     if min_agreement is not None and res["agreement"] < min_agreement:
         raise click.ClickException(f"agreement {res['agreement']:.4f} is below --min-agreement {min_agreement}")
 

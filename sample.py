@@ -5,12 +5,12 @@ by --seed, and images are made in fp32 in eval mode, so the same command writes 
 Run `python sample.py --help` for options.
 """
 
-import json
 from pathlib import Path
 
 import click
 import torch
 
+import evaluate as ev
 import infogan as ig
 
 
@@ -20,7 +20,9 @@ def parse_fix_cat(text, cats):
         raise click.ClickException("this checkpoint has no categorical code to fix")
     parts = [p.strip() for p in str(text).split(",")]
     if len(parts) > len(cats):
-        raise click.ClickException(f"--fix-cat gives {len(parts)} values but the checkpoint has {len(cats)} categorical code(s)")
+        raise click.ClickException(
+            f"--fix-cat gives {len(parts)} values but the checkpoint has {len(cats)} categorical code(s)"
+        )
     values = []
     for i, p in enumerate(parts):
         if p == "_":
@@ -29,22 +31,13 @@ def parse_fix_cat(text, cats):
         try:
             v = int(p)
         except ValueError:
-            raise click.ClickException(f"--fix-cat '{text}': '{p}' is not an integer (or _ for random)")
+            raise click.ClickException(f"--fix-cat '{text}': '{p}' is not an integer (or _ for random)") from None
         if not 0 <= v < cats[i]:
-            raise click.ClickException(f"--fix-cat {v} is out of range: categorical code {i + 1} has values 0..{cats[i] - 1}")
+            raise click.ClickException(
+                f"--fix-cat {v} is out of range: categorical code {i + 1} has values 0..{cats[i] - 1}"
+            )
         values.append(v)
     return values + [None] * (len(cats) - len(parts))
-
-
-def code_for_digit(ckpt_path, digit):
-    """The first categorical code's value that draws `digit`, from evaluate.py's digit_map.json."""
-    path = Path(ckpt_path).parent / "digit_map.json"
-    if not path.is_file():
-        raise click.ClickException(f"no {path}; make it with: python evaluate.py {ckpt_path}")
-    try:
-        return int(json.loads(path.read_text())["digit_to_code"][str(digit)])
-    except (ValueError, KeyError, TypeError):
-        raise click.ClickException(f"{path} has no code for digit {digit}; remake it with: python evaluate.py {ckpt_path}")
 
 
 def parse_vary(text, n_cont):
@@ -69,7 +62,7 @@ def grid_latents(cfg, n, seed, fixed=None, vary=None, values=None):
       vary, no fixed code:    rows = values of code 1, cols = the sweep; one draw for the whole grid
       vary and a fixed code:  rows = n draws with the fixed codes set, cols = the sweep
     """
-    cats = cfg["cat"]
+    cats = cfg.cat
     fixed = fixed or [None] * len(cats)
     by_code = bool(cats) and all(v is None for v in fixed)  # rows walk through code 1's values
     rows = cats[0] if by_code else n
@@ -96,6 +89,7 @@ def grid_latents(cfg, n, seed, fixed=None, vary=None, values=None):
 def save_gif(frames, path, ms_per_frame):
     """frames: list of uint8 grid arrays (ig.grid_array); loops forward then back (ping-pong)."""
     from PIL import Image
+
     seq = frames + frames[-2:0:-1]
     imgs = [Image.fromarray(f) for f in seq]
     imgs[0].save(path, save_all=True, append_images=imgs[1:], duration=ms_per_frame, loop=0, optimize=False)
@@ -103,14 +97,33 @@ def save_gif(frames, path, ms_per_frame):
 
 @click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.argument("ckpt", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--fix-cat", type=str, default=None, help="Fix categorical code values: '3', or '3,_' per code (_ = random).")
-@click.option("--digit", type=click.IntRange(0, 9), default=None, help="Draw this digit, using digit_map.json from evaluate.py.")
+@click.option(
+    "--fix-cat", type=str, default=None, help="Fix categorical code values: '3', or '3,_' per code (_ = random)."
+)
+@click.option(
+    "--digit",
+    type=click.IntRange(0, 9),
+    default=None,
+    help="Draw this digit: the code value that evaluate.py's classifier matches to it.",
+)
 @click.option("--vary", type=str, default=None, help="Sweep a continuous code along the columns: c1, c2, ...")
-@click.option("--range", "sweep", type=(float, float), default=(-2.0, 2.0), help="Sweep range for --vary (training uses [-1, 1]).")
+@click.option(
+    "--range", "sweep", type=(float, float), default=(-2.0, 2.0), help="Sweep range for --vary (training uses [-1, 1])."
+)
 @click.option("--gif", is_flag=True, help="With --vary: an animated GIF of the sweep instead of a PNG.")
-@click.option("--n", type=click.IntRange(1, 64), default=10, help="Columns (and rows for --fix-cat/--digit); sweep steps for --vary.")
+@click.option(
+    "--n",
+    type=click.IntRange(1, 64),
+    default=10,
+    help="Columns (and rows for --fix-cat/--digit); sweep steps for --vary.",
+)
 @click.option("--seed", type=int, default=0, help="Fixes every draw: the same command writes the same bytes.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Output file [default: beside CKPT, named by mode].")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Output file [default: beside CKPT, named by mode].",
+)
 @click.option("--device", type=str, default="auto", help="auto, cpu, cuda, cuda:N or mps.")
 def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
     """Draw image grids from an InfoGAN checkpoint.
@@ -119,7 +132,7 @@ def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
     Examples:
       python sample.py runs/<run>/ckpt.pt                 # rows = categorical code, cols = style
       python sample.py runs/<run>/ckpt.pt --fix-cat 3     # 10x10 of code value 3
-      python sample.py runs/<run>/ckpt.pt --digit 7       # needs evaluate.py's digit_map.json
+      python sample.py runs/<run>/ckpt.pt --digit 7       # the code value that draws 7s
       python sample.py runs/<run>/ckpt.pt --vary c1       # traversal of c1 from -2 to 2
       python sample.py runs/<run>/ckpt.pt --vary c2 --digit 8 --gif
     """
@@ -131,16 +144,23 @@ def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
     G, _, cfg, _ = ig.load_checkpoint(ckpt, dev)
     fixed, name = None, "grid"
     if fix_cat is not None:
-        fixed = parse_fix_cat(fix_cat, cfg["cat"])
+        fixed = parse_fix_cat(fix_cat, cfg.cat)
         name = "cat" + "_".join("x" if v is None else str(v) for v in fixed)
     if digit is not None:
-        if not cfg["cat"]:
+        if not cfg.cat:
             raise click.ClickException("this checkpoint has no categorical code to pick a digit with")
-        fixed = [code_for_digit(ckpt, digit)] + [None] * (len(cfg["cat"]) - 1)
+        if cfg.cat[0] > 10:
+            raise click.ClickException(
+                f"--digit needs a first categorical code of at most 10 values (this one has {cfg.cat[0]})"
+            )
+        code = ev.digit_codes(G, cfg, ev.load_classifier(device=dev), device=dev).get(digit)
+        if code is None:
+            raise click.ClickException(f"no code value of this checkpoint is matched to digit {digit}")
+        fixed = [code] + [None] * (len(cfg.cat) - 1)
         name = f"digit{digit}"
     j, values = None, None
     if vary is not None:
-        j = parse_vary(vary, cfg["n_cont"])
+        j = parse_vary(vary, cfg.n_cont)
         values = torch.linspace(sweep[0], sweep[1], n).tolist()
         name = f"vary_c{j + 1}" + ("" if fixed is None else "_" + name)
     latent, cols = grid_latents(cfg, n, seed, fixed, j, values)
@@ -151,7 +171,7 @@ def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
     if gif:
         rows = len(images) // cols
         per_value = images.view(rows, cols, *images.shape[1:]).transpose(0, 1)  # (cols, rows, C, H, W)
-        side = max(1, round(rows ** 0.5))
+        side = max(1, round(rows**0.5))
         frames = [ig.grid_array(per_value[c], nrow=side if rows > 12 else rows) for c in range(cols)]
         save_gif(frames, out, ms_per_frame=80)
     else:

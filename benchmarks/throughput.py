@@ -35,13 +35,15 @@ def reference_step(G, D, opt_g, opt_d, x_real, cfg):
     x_fake = G(latent)
     logit_real, _ = D(x_real)
     logit_fake, _ = D(x_fake.detach())
-    loss_d = F.binary_cross_entropy_with_logits(logit_real, ones) + F.binary_cross_entropy_with_logits(logit_fake, zeros)
+    loss_d = F.binary_cross_entropy_with_logits(logit_real, ones) + F.binary_cross_entropy_with_logits(
+        logit_fake, zeros
+    )
     opt_d.zero_grad()
     loss_d.backward()
     opt_d.step()
     logit_fake, q = D(x_fake)
     ce, nll = ig.info_terms(q, cat_idx, cont, cfg)
-    loss_g = F.binary_cross_entropy_with_logits(logit_fake, ones) + cfg["lambda_cat"] * ce + cfg["lambda_cont"] * nll
+    loss_g = F.binary_cross_entropy_with_logits(logit_fake, ones) + cfg.lambda_cat * ce + cfg.lambda_cont * nll
     opt_g.zero_grad()
     loss_g.backward()
     opt_g.step()
@@ -61,18 +63,18 @@ def timed(fn, steps):
 @click.option("--warmup", type=click.IntRange(min=0), default=5, help="Untimed steps per side first.")
 def main(batch_size, steps, repeats, warmup):
     """Print {ref_img_s, ours_img_s, ratio} for the default training step on this machine."""
-    cfg = ig.default_config()
-    bs = batch_size or cfg["batch_size"]
-    device = ig.pick_device(cfg["device"])
-    precision = ig.resolve_precision(device, cfg["precision"])
+    cfg = ig.Config()
+    bs = batch_size or cfg.batch_size
+    device = ig.pick_device(cfg.device)
+    precision = ig.resolve_precision(device, cfg.precision)
     x = torch.rand(bs, 1, 28, 28, device=device) * 2 - 1
 
     torch.manual_seed(0)
     Gr, Dr = ig.build_models(cfg, device)
     Gr, Dr = Gr.to(memory_format=torch.contiguous_format), Dr.to(memory_format=torch.contiguous_format)  # plain layout
-    betas = (cfg["beta1"], cfg["beta2"])
-    opt_dr = torch.optim.Adam([*Dr.trunk.parameters(), *Dr.d_head.parameters()], lr=cfg["lr_d"], betas=betas)
-    opt_gr = torch.optim.Adam([*Gr.parameters(), *Dr.q_head.parameters()], lr=cfg["lr_g"], betas=betas)
+    betas = (cfg.beta1, cfg.beta2)
+    opt_dr = torch.optim.Adam(Dr.d_parameters(), lr=cfg.lr_d, betas=betas)
+    opt_gr = torch.optim.Adam([*Gr.parameters(), *Dr.q_parameters()], lr=cfg.lr_g, betas=betas)
     torch.manual_seed(0)
     G, D = ig.build_models(cfg, device)
     opt_g, opt_d = ig.make_optimizers(G, D, cfg)
@@ -82,8 +84,7 @@ def main(batch_size, steps, repeats, warmup):
 
     def ours():
         ig.train_step(G, D, opt_g, opt_d, x, cfg, None, precision)
-        if cfg["ema"]:
-            ig.ema_update(G_ema, G, cfg["ema"], step=1000)
+        ig.ema_update(G_ema, G, cfg.ema, step=1000)
 
     timed(ref, warmup)
     timed(ours, warmup)
@@ -93,11 +94,22 @@ def main(batch_size, steps, repeats, warmup):
         ref_ips.append(bs * steps / tr)
         our_ips.append(bs * steps / to)
         ratios.append(tr / to)
-    click.echo(json.dumps({
-        "batch_size": bs, "device": str(device), "precision": precision, "threads": torch.get_num_threads(),
-        "ref_img_s": round(statistics.median(ref_ips), 1), "ours_img_s": round(statistics.median(our_ips), 1),
-        "ratio": round(statistics.median(ratios), 3), "ratios": [round(r, 3) for r in ratios],
-        "torch": torch.__version__, "cpu": platform.processor() or platform.machine()}))
+    click.echo(
+        json.dumps(
+            {
+                "batch_size": bs,
+                "device": str(device),
+                "precision": precision,
+                "threads": torch.get_num_threads(),
+                "ref_img_s": round(statistics.median(ref_ips), 1),
+                "ours_img_s": round(statistics.median(our_ips), 1),
+                "ratio": round(statistics.median(ratios), 3),
+                "ratios": [round(r, 3) for r in ratios],
+                "torch": torch.__version__,
+                "cpu": platform.processor() or platform.machine(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

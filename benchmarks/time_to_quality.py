@@ -6,7 +6,7 @@ counted as training time), and report when agreement first reached --target. One
 seed, then a summary line with the median time over seeds.
 
     python benchmarks/time_to_quality.py --seeds 0,1,2 --budget 240
-    python benchmarks/time_to_quality.py --seeds 0 --set lambda_cat=2 --set info_trunk=false
+    python benchmarks/time_to_quality.py --seeds 0 --set lambda_cat=2 --set rotate=30
 """
 
 import json
@@ -20,6 +20,8 @@ import click
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import contextlib
+
 import evaluate as ev  # noqa: E402
 import infogan as ig  # noqa: E402
 
@@ -41,8 +43,10 @@ def parse_set(items):
 
 
 def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target, log):
-    cfg = ig.default_config(seed=seed, **overrides)
-    cfg["epochs"] = 1000  # the budget ends the run, not the epoch count
+    try:
+        cfg = ig.Config(**{**overrides, "seed": seed, "epochs": 1000})  # the budget ends the run, not the epochs
+    except TypeError as e:
+        raise click.ClickException(f"--set: {e}") from None
     trace, state = [], {"train": 0.0, "mark": None, "hit": None}
 
     def hook(step, G, D, G_ema):
@@ -50,11 +54,17 @@ def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target
         state["train"] += now - state["mark"]
         if step % eval_every == 0 or state["train"] >= budget:
             # score what a checkpoint of this step would hold: the weight average when the run keeps one
-            S = ig.refresh_bn(G_ema, cfg) if G_ema is not None else G.eval()
-            rep = ev.evaluate(S, D, cfg, clf, n=n, seed=0, device=next(G.parameters()).device, full=False)
-            G.train()
-            trace.append({"step": step, "train_s": round(state["train"], 1), "agreement": rep["agreement"],
-                          "coverage": rep["coverage"]})
+            rep = ev.evaluate(
+                ig.refresh_bn(G_ema, cfg), D, cfg, clf, n=n, seed=0, device=next(G.parameters()).device, full=False
+            )
+            trace.append(
+                {
+                    "step": step,
+                    "train_s": round(state["train"], 1),
+                    "agreement": rep["agreement"],
+                    "coverage": rep["coverage"],
+                }
+            )
             log(json.dumps({"seed": seed, **trace[-1]}))
             if state["hit"] is None and rep["agreement"] >= target:
                 state["hit"] = trace[-1]
@@ -64,15 +74,18 @@ def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target
 
     with tempfile.TemporaryDirectory() as out:
         state["mark"] = time.perf_counter()
-        try:
+        with contextlib.suppress(Budget):
             ig.train(cfg, out, hook=hook, echo=lambda *a: None, progress=False)
-        except Budget:
-            pass
     hit = state["hit"]
-    return {"seed": seed, "target": target, "reached_s": hit["train_s"] if hit else None,
-            "reached_step": hit["step"] if hit else None, "final": trace[-1] if trace else None,
-            "best_agreement": max(t["agreement"] for t in trace) if trace else None,
-            "overrides": overrides}
+    return {
+        "seed": seed,
+        "target": target,
+        "reached_s": hit["train_s"] if hit else None,
+        "reached_step": hit["step"] if hit else None,
+        "final": trace[-1] if trace else None,
+        "best_agreement": max(t["agreement"] for t in trace) if trace else None,
+        "overrides": overrides,
+    }
 
 
 @click.command(context_settings={"show_default": True})
@@ -81,7 +94,9 @@ def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target
 @click.option("--eval-every", type=click.IntRange(min=1), default=200, help="Steps between agreement checks.")
 @click.option("--target", type=float, default=0.95, help="Agreement to reach.")
 @click.option("--n", type=click.IntRange(min=10), default=200, help="Images per categorical value per check.")
-@click.option("--set", "sets", multiple=True, help="Override a default config key: --set lambda_cat=2 (repeatable).")
+@click.option(
+    "--set", "sets", multiple=True, help="Override a field of infogan.Config: --set lambda_cat=2 (repeatable)."
+)
 @click.option("--stop-at-target", is_flag=True, help="End each seed as soon as it reaches --target.")
 def main(seeds, budget, eval_every, target, n, sets, stop_at_target):
     """Seconds of CPU training until code/digit agreement reaches --target (median over seeds)."""
@@ -89,16 +104,28 @@ def main(seeds, budget, eval_every, target, n, sets, stop_at_target):
     clf = ev.load_classifier()
     results = []
     for seed in [int(s) for s in seeds.split(",")]:
-        res = run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target, lambda s: click.echo(s, err=True))
+        res = run_seed(
+            seed, budget, eval_every, target, n, overrides, clf, stop_at_target, lambda s: click.echo(s, err=True)
+        )
         click.echo(json.dumps(res))
         results.append(res)
     times = [r["reached_s"] if r["reached_s"] is not None else float("inf") for r in results]
     med = statistics.median(times)
-    click.echo(json.dumps({"summary": True, "target": target, "budget_s": budget, "seeds": len(results),
-                           "median_reached_s": None if med == float("inf") else med,
-                           "reached": sum(t != float("inf") for t in times),
-                           "final_agreement": [r["final"]["agreement"] for r in results if r["final"]],
-                           "threads": torch.get_num_threads(), "overrides": overrides}))
+    click.echo(
+        json.dumps(
+            {
+                "summary": True,
+                "target": target,
+                "budget_s": budget,
+                "seeds": len(results),
+                "median_reached_s": None if med == float("inf") else med,
+                "reached": sum(t != float("inf") for t in times),
+                "final_agreement": [r["final"]["agreement"] for r in results if r["final"]],
+                "threads": torch.get_num_threads(),
+                "overrides": overrides,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

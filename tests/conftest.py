@@ -1,9 +1,11 @@
 import gzip
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the scripts are modules at the repository root
@@ -18,12 +20,33 @@ def write_idx(path, array, magic):
         f.write(header + array.astype(np.uint8).tobytes())
 
 
+def script(name, *args, cwd=None):
+    """Run one of the project's scripts in a fresh Python process; returns the CompletedProcess."""
+    cmd = [sys.executable, str(ROOT / name), *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+
+
+def train_cli(tiny_data, *args):
+    """infogan.py's CLI in-process on the tiny data set (batch 32: 3 steps per epoch)."""
+    fixed = ["--batch-size", "32", "--data-dir", str(tiny_data), "--device", "cpu", "--log-every", "1"]
+    return CliRunner().invoke(ig.main, [*map(str, args), *fixed])
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):
-    """A 96-image MNIST train split (and 50-image test split) in IDX files: 3 steps per epoch at batch 32."""
+    """A 96-image MNIST train split and a 50-image test split in IDX files."""
     d = tmp_path_factory.mktemp("tiny_mnist")
     for split, n in (("train", 96), ("t10k", 50)):
         images, labels = ig.load_mnist(ig.DEFAULT_DATA_DIR, "train" if split == "train" else "test")
         write_idx(d / f"{split}-images-idx3-ubyte.gz", images[:n], 0x803)
         write_idx(d / f"{split}-labels-idx1-ubyte.gz", labels[:n], 0x801)
     return d
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(tiny_data, tmp_path_factory):
+    """A 3-step checkpoint with codes of 10 and 3 values and 2 continuous codes (read-only: copy to change)."""
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    res = train_cli(tiny_data, "--max-steps", 3, "--out", out, "--cat", "10,3")
+    assert res.exit_code == 0, res.output
+    return out / "ckpt.pt"

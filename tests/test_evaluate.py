@@ -1,6 +1,7 @@
 """Tests of evaluate.py: matching, Frechet distance, slant, the shipped classifier, the CLI."""
+
 import json
-import shutil
+import os
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from click.testing import CliRunner
 
 import evaluate as ev
 import infogan as ig
+from conftest import script, train_cli
 
 
 def test_hungarian_perfect_permuted_and_known_imperfect():
@@ -50,8 +52,8 @@ def shear(x, k):
     out = torch.full_like(x, -1.0)
     for r in range(28):
         s = int(round(k * (14 - r)))
-        src = x[..., r, max(0, -s):28 - max(0, s)]
-        out[..., r, max(0, s):max(0, s) + src.shape[-1]] = src
+        src = x[..., r, max(0, -s) : 28 - max(0, s)]
+        out[..., r, max(0, s) : max(0, s) + src.shape[-1]] = src
     return out
 
 
@@ -85,46 +87,35 @@ def test_to_classifier_input_maps_tanh_range():
 
 
 # -----------------------------------------------------------------------------
-# The command line
+# The command line, on the tiny checkpoint and data set
 
 
-@pytest.fixture(scope="module")
-def tiny_ckpt(tiny_data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "tiny"
-    res = CliRunner().invoke(ig.main, ["--max-steps", "3", "--batch-size", "32", "--data-dir", str(tiny_data),
-                                       "--out", str(out), "--device", "cpu"])
-    assert res.exit_code == 0, res.output
-    return out / "ckpt.pt"
+def test_every_figure_on_the_tiny_checkpoint(tiny_data, tiny_ckpt):
+    G, D, cfg, _ = ig.load_checkpoint(tiny_ckpt)
+    res = ev.evaluate(G, D, cfg, ev.load_classifier(), n=20, data_dir=tiny_data, n_fid=500)
+    assert len(res["purity"]) == 10 and 1 <= res["coverage"] <= 10 and 0 < res["q_accuracy"] <= 1
+    assert sorted(res["mapping"]) == [str(i) for i in range(10)] and len(set(res["mapping"].values())) == 10
+    assert set(res["cont"]) == {"c1", "c2"} and set(res["cont"]["c1"]) == {"slant", "ink"}
+    assert res["fid"] > 10 * res["fid_floor"] > 0  # 3 steps of training are far from the data
+    again = ev.evaluate(G, D, cfg, ev.load_classifier(), n=20, data_dir=tiny_data, n_fid=500)
+    assert again == res  # seeded: the same figures every time
 
 
-def test_tiny_checkpoint_evaluates_end_to_end(tiny_ckpt, tmp_path):
-    ckpt = tmp_path / "run" / "ckpt.pt"
-    ckpt.parent.mkdir()
-    shutil.copy(tiny_ckpt, ckpt)
-    res = CliRunner().invoke(ev.main, [str(ckpt), "--n", "20", "--json", str(tmp_path / "r.jsonl"), "--device", "cpu"])
-    assert res.exit_code == 0, res.output
-    line = json.loads(res.output.strip().splitlines()[-1])
-    assert {"agreement", "coverage", "purity", "majority", "mapping", "merged", "q_accuracy", "fid", "fid_floor",
-            "cont", "step", "seed", "n"} <= line.keys()
-    assert line["generator"] == "G_ema"  # the weight average, as sample.py draws
-    assert 0 <= line["agreement"] <= 1 and 1 <= line["coverage"] <= 10 and len(line["purity"]) == 10
-    assert sorted(line["mapping"]) == [str(i) for i in range(10)] and len(set(line["mapping"].values())) == 10
-    assert set(line["cont"]) == {"c1", "c2"} and set(line["cont"]["c1"]) == {"slant", "ink"}
-    assert line["fid"] > line["fid_floor"] >= 0  # 3 steps of training are far from the data
+def test_evaluate_script_end_to_end(tiny_data, tiny_ckpt, tmp_path):
+    """The real script in a fresh process: summary, JSON line appended to --json, gate, no side files."""
+    args = [tiny_ckpt, "--n", 20, "--quick", "--device", "cpu"]
+    res = script("evaluate.py", *args, "--json", tmp_path / "r.jsonl")
+    assert res.returncode == 0, res.stderr
+    line = json.loads(res.stdout.strip().splitlines()[-1])
     assert json.loads((tmp_path / "r.jsonl").read_text()) == line
-    digit_map = json.loads((ckpt.parent / "digit_map.json").read_text())
-    assert {int(d) for d in digit_map["digit_to_code"]} == set(range(10))
-    # the same seed gives the same figures; the gate fails with a one-line reason
-    again = CliRunner().invoke(ev.main, [str(ckpt), "--n", "20", "--quick", "--min-agreement", "0.99", "--device", "cpu"])
-    assert again.exit_code == 1
-    assert json.loads(again.output.strip().splitlines()[-2])["agreement"] == line["agreement"]
-    assert again.output.strip().splitlines()[-1] == f"Error: agreement {line['agreement']:.4f} is below --min-agreement 0.99"
-    # --raw-g scores the raw generator and leaves the digit map (which describes G_ema) alone
-    (ckpt.parent / "digit_map.json").unlink()
-    raw = CliRunner().invoke(ev.main, [str(ckpt), "--n", "20", "--quick", "--raw-g", "--device", "cpu"])
-    assert raw.exit_code == 0, raw.output
-    assert json.loads(raw.output.strip().splitlines()[-1])["generator"] == "G"
-    assert not (ckpt.parent / "digit_map.json").exists()
+    assert line["generator"] == "G_ema" and line["step"] == 3 and line["n"] == 20 and "fid" not in line
+    assert res.stdout.startswith(f"agreement {line['agreement']:.4f}, coverage {line['coverage']}/10 digits\n")
+    assert list(tiny_ckpt.parent.glob("*.json")) == [tiny_ckpt.parent / "config.json"]  # no side files
+    gate = script("evaluate.py", *args, "--min-agreement", "0.99")  # fails with a one-line reason
+    assert gate.returncode == 1 and json.loads(gate.stdout.splitlines()[-1])["agreement"] == line["agreement"]
+    assert gate.stderr == f"Error: agreement {line['agreement']:.4f} is below --min-agreement 0.99\n"
+    raw = CliRunner().invoke(ev.main, [*map(str, args), "--raw-g"])
+    assert raw.exit_code == 0 and json.loads(raw.output.splitlines()[-1])["generator"] == "G"
 
 
 def test_no_argument_picks_the_latest_run(tiny_ckpt, tmp_path, monkeypatch):
@@ -133,23 +124,35 @@ def test_no_argument_picks_the_latest_run(tiny_ckpt, tmp_path, monkeypatch):
     assert res.exit_code == 1 and "no run to evaluate" in res.output
     for name in ("old", "new"):
         (tmp_path / "runs" / name).mkdir(parents=True)
-        shutil.copy(tiny_ckpt, tmp_path / "runs" / name / "ckpt.pt")
+    (tmp_path / "runs" / "old" / "ckpt.pt").write_text("an older run: picking it would fail")
+    os.utime(tmp_path / "runs" / "old" / "ckpt.pt", (1, 1))
+    os.symlink(tiny_ckpt, tmp_path / "runs" / "new" / "ckpt.pt")  # written after it
     res = CliRunner().invoke(ev.main, ["--quick", "--n", "10", "--device", "cpu"])
     assert res.exit_code == 0, res.output
     assert res.output.startswith("evaluating runs/new/ckpt.pt (the most recent run under runs/)")
 
 
-def test_cli_errors(tiny_data, tiny_ckpt, tmp_path):
-    junk = tmp_path / "junk.pt"
-    junk.write_text("hello")
-    res = CliRunner().invoke(ev.main, [str(junk)])
-    assert res.exit_code == 1 and "is not an InfoGAN checkpoint" in res.output
-    res = CliRunner().invoke(ev.main, [str(tiny_ckpt), "--classifier", str(tmp_path / "none.pt")])
-    assert res.exit_code == 1 and "python evaluate.py --train-classifier" in res.output
-    nocat = tmp_path / "nocat"
-    CliRunner().invoke(ig.main, ["--max-steps", "1", "--batch-size", "32", "--data-dir", str(tiny_data),
-                                 "--out", str(nocat), "--n-cat", "0", "--device", "cpu"])
-    res = CliRunner().invoke(ev.main, [str(nocat / "ckpt.pt")])
-    assert res.exit_code == 1 and "no categorical code" in res.output
-    for r in (res,):
-        assert "Traceback" not in r.output and r.output.count("\n") == 1
+def test_digit_codes_match_every_digit_to_its_own_code(tiny_ckpt):
+    G, _, cfg, _ = ig.load_checkpoint(tiny_ckpt)
+    codes = ev.digit_codes(G, cfg, ev.load_classifier(), n=20)
+    assert sorted(codes) == list(range(10)) and sorted(codes.values()) == list(range(10))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["{tmp}/junk.pt"], "{tmp}/junk.pt is not an InfoGAN checkpoint"),
+    (["{ckpt}", "--classifier", "{tmp}/none.pt"], "make them with: python weights/train_classifier.py"),
+    (["{ckpt}", "--classifier", "{tmp}/junk.pt"], "{tmp}/junk.pt does not hold the classifier's weights"),
+    (["{ckpt}", "--json", "{tmp}/no/such/dir/r.jsonl"], "its directory does not exist or is not writable"),
+    (["{ckpt}", "--n", "5"], "Invalid value for '--n'"),
+    (["{ckpt}", "--device", "tpu"], "unknown device 'tpu'"),
+    (["{nocat}"], "this checkpoint has no categorical code to evaluate"),
+])  # fmt: skip
+def test_cli_errors(tiny_data, tiny_ckpt, tmp_path, args, message):
+    (tmp_path / "junk.pt").write_text("hello")
+    nocat = tmp_path / "nocat" / "ckpt.pt"
+    if "{nocat}" in args:
+        assert train_cli(tiny_data, "--max-steps", 1, "--out", nocat.parent, "--cat", "0").exit_code == 0
+    fill = lambda t: t.format(tmp=tmp_path, ckpt=tiny_ckpt, nocat=nocat)
+    res = CliRunner().invoke(ev.main, [*map(fill, args), "--data-dir", str(tiny_data)])
+    assert res.exit_code != 0 and res.output.startswith("Error: ") and res.output.count("\n") == 1, res.output
+    assert fill(message) in res.output

@@ -1,25 +1,27 @@
 """Tests of sample.py: grid layouts, the latents G receives, reproducibility, error paths."""
-import json
-import shutil
+
+import os
 
 import pytest
 import torch
 from click.testing import CliRunner
 from PIL import Image
 
+import evaluate as ev
 import infogan as ig
 import sample as sp
+from conftest import script, train_cli
 
 CELL = 30  # 28 pixels + 2 of padding
 
 
 @pytest.fixture(scope="module")
-def ckpt(tiny_data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "tiny"
-    res = CliRunner().invoke(ig.main, ["--max-steps", "2", "--batch-size", "32", "--data-dir", str(tiny_data),
-                                       "--out", str(out), "--device", "cpu", "--cat", "10,3", "--n-cont", "2"])
-    assert res.exit_code == 0, res.output
-    return out / "ckpt.pt"
+def ckpt(tiny_ckpt, tmp_path_factory):
+    """The tiny checkpoint (codes of 10 and 3 values, 2 continuous codes) linked into a directory of
+    its own, since sample.py writes beside it."""
+    path = tmp_path_factory.mktemp("run") / "ckpt.pt"
+    os.symlink(tiny_ckpt, path)
+    return path
 
 
 @pytest.fixture
@@ -54,13 +56,16 @@ def codes(latent):
     return z, c1.argmax(1), c2.argmax(1), cont
 
 
-@pytest.mark.parametrize("args, cols, rows", [
-    ([], 10, 10),  # rows = the 10 values of code 1
-    (["--n", "4"], 4, 10),
-    (["--fix-cat", "3", "--n", "5"], 5, 5),
-    (["--vary", "c1", "--n", "7"], 7, 10),
-    (["--vary", "c2", "--fix-cat", "_,2", "--n", "3"], 3, 3),
-])
+@pytest.mark.parametrize(
+    "args, cols, rows",
+    [
+        ([], 10, 10),  # rows = the 10 values of code 1
+        (["--n", "4"], 4, 10),
+        (["--fix-cat", "3", "--n", "5"], 5, 5),
+        (["--vary", "c1", "--n", "7"], 7, 10),
+        (["--vary", "c2", "--fix-cat", "_,2", "--n", "3"], 3, 3),
+    ],
+)
 def test_image_sizes_follow_n_and_codes(ckpt, tmp_path, args, cols, rows):
     out = tmp_path / "g.png"
     res = sample([str(ckpt), *args, "--out", str(out)])
@@ -127,30 +132,46 @@ def test_default_output_sits_beside_the_checkpoint(ckpt):
     assert (ckpt.parent / "cat3_x_seed0.png").exists()
 
 
-def test_digit_uses_digit_map(ckpt, tmp_path, captured):
-    run = tmp_path / "run"
-    run.mkdir()
-    shutil.copy(ckpt, run / "ckpt.pt")
-    res = sample([str(run / "ckpt.pt"), "--digit", "4"], catch=True)
-    assert res.exit_code == 1 and f"make it with: python evaluate.py {run / 'ckpt.pt'}" in res.output
-    (run / "digit_map.json").write_text(json.dumps({"digit_to_code": {str(d): (d + 3) % 10 for d in range(10)}}))
-    sample([str(run / "ckpt.pt"), "--digit", "4", "--n", "3"])
+def test_digit_fixes_the_code_the_classifier_matches_to_it(ckpt, tmp_path, captured, monkeypatch):
+    seen = []
+
+    def fake_digit_codes(G, cfg, clf, **kw):
+        seen.append(cfg.cat)
+        return {d: (d + 3) % 10 for d in range(10)}
+
+    monkeypatch.setattr(ev, "digit_codes", fake_digit_codes)
+    sample([str(ckpt), "--digit", "4", "--n", "3", "--out", str(tmp_path / "d.png")])
     _, c1, _, _ = codes(captured[-1])
-    assert (c1 == 7).all()
+    assert seen == [(10, 3)] and (c1 == 7).all()
+    monkeypatch.setattr(ev, "digit_codes", lambda *a, **k: {0: 1})  # no code matched to 4
+    res = sample([str(ckpt), "--digit", "4"], catch=True)
+    assert res.exit_code == 1 and res.output == "Error: no code value of this checkpoint is matched to digit 4\n"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--fix-cat", "10"], "--fix-cat 10 is out of range: categorical code 1 has values 0..9"),
-    (["--fix-cat", "1,3"], "--fix-cat 3 is out of range: categorical code 2 has values 0..2"),
-    (["--fix-cat", "1,1,1"], "the checkpoint has 2 categorical code(s)"),
-    (["--fix-cat", "a"], "'a' is not an integer"),
-    (["--vary", "c3"], "--vary c3: the checkpoint has only 2 continuous code(s), c1..c2"),
-    (["--vary", "x"], "should name a continuous code"),
-    (["--digit", "12"], "Invalid value for '--digit'"),
-    (["--gif"], "add --vary"),
-    (["--fix-cat", "1", "--digit", "2"], "not both"),
-    (["--device", "quantum"], "unknown device"),
-])
+def test_sample_script_end_to_end(ckpt, tmp_path):
+    """The real script in a fresh process: --digit with the shipped classifier, and a traversal."""
+    out = tmp_path / "a.png"
+    res = script("sample.py", ckpt, "--digit", 2, "--vary", "c1", "--n", 4, "--device", "cpu", "--out", out)
+    assert res.returncode == 0 and res.stdout == f"{out}\n", res.stderr
+    assert size(out) == (4 * CELL + 2, 4 * CELL + 2)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--fix-cat", "10"], "--fix-cat 10 is out of range: categorical code 1 has values 0..9"),
+        (["--fix-cat", "1,3"], "--fix-cat 3 is out of range: categorical code 2 has values 0..2"),
+        (["--fix-cat", "1,1,1"], "the checkpoint has 2 categorical code(s)"),
+        (["--fix-cat", "a"], "'a' is not an integer"),
+        (["--vary", "c3"], "--vary c3: the checkpoint has only 2 continuous code(s), c1..c2"),
+        (["--vary", "x"], "should name a continuous code"),
+        (["--digit", "12"], "Invalid value for '--digit'"),
+        (["--gif"], "add --vary"),
+        (["--fix-cat", "1", "--digit", "2"], "not both"),
+        (["--device", "quantum"], "unknown device"),
+        (["--n", "0"], "Invalid value for '--n'"),
+    ],
+)
 def test_error_paths(ckpt, args, message):
     res = CliRunner().invoke(sp.main, [str(ckpt), *args])
     assert res.exit_code != 0 and message in res.output
@@ -163,7 +184,9 @@ def test_not_a_checkpoint_and_no_continuous_codes(tiny_data, tmp_path):
     res = sample([str(junk)], catch=True)
     assert res.exit_code == 1 and "is not an InfoGAN checkpoint" in res.output
     out = tmp_path / "nocont"
-    CliRunner().invoke(ig.main, ["--max-steps", "1", "--batch-size", "32", "--data-dir", str(tiny_data),
-                                 "--out", str(out), "--n-cont", "0", "--device", "cpu"])
+    assert train_cli(tiny_data, "--max-steps", 1, "--out", out, "--n-cont", 0).exit_code == 0
     res = sample([str(out / "ckpt.pt"), "--vary", "c1"], catch=True)
-    assert res.exit_code == 1 and "no continuous codes" in res.output
+    assert (
+        res.exit_code == 1
+        and res.output == "Error: --vary: this checkpoint has no continuous codes (trained with --n-cont 0)\n"
+    )
