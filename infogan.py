@@ -45,9 +45,11 @@ import gzip
 import json
 import math
 import os
+import shlex
 import signal
 import sys
 import time
+import zlib
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -257,7 +259,7 @@ def read_idx(path, magic, n_dims):
     try:
         with gzip.open(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as e:
+    except (OSError, EOFError, zlib.error) as e:
         raise click.ClickException(f"cannot read {path}: {e}") from None
     header = 4 * (1 + n_dims)
     if len(raw) < header or int.from_bytes(raw[:4], "big") != magic:
@@ -524,19 +526,56 @@ def data_permutation(seed, epoch, n, device):
 
 
 class StopFlag:
-    """The first Ctrl-C asks the loop to stop after the current step; a second one stops at once."""
+    """The first Ctrl-C (or SIGTERM, which schedulers and `timeout` send) asks the loop to stop after
+    the current step and save; a second Ctrl-C stops at once."""
 
     def __enter__(self):
-        self.set, self.old = False, signal.signal(signal.SIGINT, self.handle)
+        self.set = False
+        self.old = {sig: signal.signal(sig, self.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def handle(self, signum, frame):
-        if self.set:
+        if self.set and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.set = True
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self.old)
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+
+
+def lock_run_dir(out_dir):
+    """Make out_dir and hold an exclusive lock on it for this process's life (released when it
+    exits, however it exits), so a second run writing there is refused. Returns the open lock file."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(out_dir / ".lock", "w")  # noqa: SIM115 (held for the whole run: train() closes it)
+    except OSError as e:
+        raise click.ClickException(f"cannot write the run directory {out_dir}: {e.strerror}") from None
+    try:
+        import fcntl  # POSIX; elsewhere runs go unlocked
+
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:
+        pass
+    except OSError:
+        raise click.ClickException(f"another run is writing to {out_dir}") from None
+    return lock
+
+
+def open_metrics(out_dir, step):
+    """metrics.jsonl for appending, cut back to the lines up to `step` (0: a fresh run starts it
+    anew), so after a kill and a resume each step appears once."""
+    path = out_dir / "metrics.jsonl"
+    keep = []
+    for line in path.read_text().splitlines() if step and path.exists() else []:
+        try:
+            if json.loads(line)["step"] <= step:
+                keep.append(line + "\n")
+        except (ValueError, KeyError, TypeError):  # a line cut short by a kill
+            pass
+    path.write_text("".join(keep))
+    return open(path, "a")
 
 
 def log_losses(file, sums, n_steps, step, steps_per_epoch, seconds, cfg):
@@ -588,9 +627,14 @@ def build_run(cfg, device, ckpt=None):
     gen = torch.Generator(device).manual_seed(cfg.seed)
     if ckpt is None:
         return G, G_ema, D, opt_g, opt_d, gen, 0, 0.0
-    for module, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
-        module.load_state_dict(ckpt[key])
-    gen.set_state(ckpt["latent_rng"])
+    try:
+        for module, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
+            module.load_state_dict(ckpt[key])
+        gen.set_state(ckpt["latent_rng"].to(torch.uint8).cpu())
+    except (KeyError, RuntimeError, ValueError) as e:
+        raise click.ClickException(
+            f"the checkpoint's weights do not fit its config ({str(e).splitlines()[0][:120]})"
+        ) from None
     return G, G_ema, D, opt_g, opt_d, gen, ckpt["step"], ckpt["train_seconds"]
 
 
@@ -607,12 +651,14 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
         raise click.ClickException(f"--batch-size {bs} is larger than the data set ({n} images)")
     total = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
     G, G_ema, D, opt_g, opt_d, gen, step, train_seconds = build_run(cfg, device, ckpt)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = lock_run_dir(out_dir)  # only now: a start that fails above leaves no directory behind
     (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     echo(f"device {device} ({precision}), {steps_per_epoch} steps/epoch, steps {step}..{total}, run dir {out_dir}")
+    if precision == "bf16" and device.type == "cpu" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        echo("warning: this CPU has no native bf16; bf16 steps run many times slower than fp32 here", err=True)
     nl = "\n" if progress and sys.stderr.isatty() else ""  # log lines start below a live progress bar
     sums, n_sum, t_log = {}, 0, time.perf_counter()
-    with StopFlag() as stop, open(out_dir / "metrics.jsonl", "a") as metrics:
+    with lock, StopFlag() as stop, open_metrics(out_dir, step) as metrics:
         while step < total and not stop.set:
             epoch = step // steps_per_epoch
             perm = data_permutation(cfg.seed, epoch, n, device)
@@ -642,7 +688,7 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
             if not cfg.sample_every or step == total:
                 write_sample_grid(out_dir, G_ema, cfg, step, precision)
     if stop.set:
-        resume = f"python infogan.py --resume {out_dir / 'ckpt.pt'}"
+        resume = f"python infogan.py --resume {shlex.quote(str(out_dir / 'ckpt.pt'))}"
         raise click.ClickException(f"interrupted at step {step}; checkpoint saved. Resume with: {resume}")
     return G, D, G_ema, step
 
@@ -663,6 +709,26 @@ class OneLineCommand(click.Command):
             raise err from None
 
 
+class Finite(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (which pass every range check)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def new_run_dir(runs="runs"):
+    """runs/<date-time>, or runs/<date-time>-2, -3, ... if a run started in the same second."""
+    base = Path(runs) / time.strftime("%Y%m%d-%H%M%S")
+    for i in range(1, 1000):
+        out = base if i == 1 else base.with_name(f"{base.name}-{i}")
+        if not out.exists():
+            return out
+    raise click.ClickException(f"too many runs started in one second under {runs}/")
+
+
 def parse_cat(ctx, param, text):
     """--cat '10' or '10,10' -> (10,) / (10, 10); '0' or '' -> () (no categorical code)."""
     try:
@@ -678,8 +744,8 @@ def parse_cat(ctx, param, text):
 RESUMABLE = {"epochs", "max_steps", "precision", "log_every", "sample_every"}
 MACHINE = {"device", "data_dir"}  # always this command's: they describe the machine, not the run
 C = Config  # every default below is Config's
-INT0, INT1, FLOAT0 = click.IntRange(min=0), click.IntRange(min=1), click.FloatRange(min=0)
-RATE, SEED = click.FloatRange(min=0, min_open=True), click.IntRange(0, 2**32 - 1)
+INT0, INT1, FLOAT0 = click.IntRange(min=0), click.IntRange(min=1), Finite(min=0)
+RATE, SEED = Finite(min=0, min_open=True), click.IntRange(0, 2**32 - 1)
 DIR, FILE = click.Path(file_okay=False, path_type=Path), click.Path(dir_okay=False, path_type=Path)
 PRECISION, CAT = click.Choice(["auto", "bf16", "fp32"]), ",".join(map(str, C.cat))  # CAT: "10"
 
@@ -721,7 +787,7 @@ def main(ctx, out, resume, **opts):
     ckpt = None
     if resume is None:
         cfg = Config(**opts)
-        out = out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+        out = out or new_run_dir()
         if (out / "ckpt.pt").exists():
             raise click.ClickException(f"{out} already holds a run; use --resume {out / 'ckpt.pt'} or another --out")
     else:
@@ -733,6 +799,8 @@ def main(ctx, out, resume, **opts):
                     f"--{key.replace('_', '-')} cannot change on resume (the checkpoint has {getattr(cfg, key)})"
                 )
         cfg = replace(cfg, **{k: v for k, v in given.items() if k in RESUMABLE}, **{k: opts[k] for k in MACHINE})
+        if out is not None and (out / "ckpt.pt").exists() and not (out / "ckpt.pt").samefile(resume):
+            raise click.ClickException(f"{out} already holds another run; resume into an empty directory")
         out = out or resume.parent
     pick_device(cfg.device)  # a bad device fails before the data is read
     step = train(cfg, out, ckpt)[-1]

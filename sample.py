@@ -5,6 +5,7 @@ by --seed, and images are made in fp32 in eval mode, so the same command writes 
 Run `python sample.py --help` for options.
 """
 
+import os
 from pathlib import Path
 
 import click
@@ -40,10 +41,22 @@ def parse_fix_cat(text, cats):
     return values + [None] * (len(cats) - len(parts))
 
 
+def digit_code(G, cfg, digit, device):
+    """The first categorical code's value that draws `digit`, matched by evaluate.py's classifier."""
+    if not cfg.cat:
+        raise click.ClickException("this checkpoint has no categorical code to pick a digit with")
+    if cfg.cat[0] > 10:
+        raise click.ClickException(f"--digit needs a first categorical code of at most 10 values, not {cfg.cat[0]}")
+    code = ev.digit_codes(G, cfg, ev.load_classifier(device=device), device=device).get(digit)
+    if code is None:
+        raise click.ClickException(f"no code value of this checkpoint is matched to digit {digit}")
+    return code
+
+
 def parse_vary(text, n_cont):
     """'c2' or '2' -> 0-based index of the continuous code to sweep."""
     t = str(text).lower().removeprefix("c")
-    if not t.isdigit() or int(t) < 1:
+    if not (t.isascii() and t.isdigit()) or int(t) < 1:
         raise click.ClickException(f"--vary '{text}' should name a continuous code: c1, c2, ...")
     if n_cont == 0:
         raise click.ClickException("--vary: this checkpoint has no continuous codes (trained with --n-cont 0)")
@@ -95,36 +108,39 @@ def save_gif(frames, path, ms_per_frame):
     imgs[0].save(path, save_all=True, append_images=imgs[1:], duration=ms_per_frame, loop=0, optimize=False)
 
 
+def check_out(out, gif):
+    """A one-line error now, before any work, for an output file that cannot be written as asked."""
+    from PIL import Image
+
+    ext = out.suffix.lower()
+    if gif and ext != ".gif":
+        raise click.ClickException(f"--out {out}: a --gif traversal is written as .gif")
+    if not gif and ext not in Image.registered_extensions():
+        raise click.ClickException(f"--out {out}: name an image file (.png, .jpg, ...)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise click.ClickException(f"--out {out}: cannot make its directory ({e.strerror})") from None
+    if not os.access(out.parent, os.W_OK):
+        raise click.ClickException(f"--out {out}: its directory is not writable")
+
+
+RANGE = ig.Finite()
+
+
+# fmt: off
 @click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.argument("ckpt", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--fix-cat", type=str, default=None, help="Fix categorical code values: '3', or '3,_' per code (_ = random)."
-)
-@click.option(
-    "--digit",
-    type=click.IntRange(0, 9),
-    default=None,
-    help="Draw this digit: the code value that evaluate.py's classifier matches to it.",
-)
-@click.option("--vary", type=str, default=None, help="Sweep a continuous code along the columns: c1, c2, ...")
-@click.option(
-    "--range", "sweep", type=(float, float), default=(-2.0, 2.0), help="Sweep range for --vary (training uses [-1, 1])."
-)
+@click.option("--fix-cat", help="Fix categorical code values: '3', or '3,_' per code (_ = random).")
+@click.option("--digit", type=click.IntRange(0, 9), help="Draw this digit (the code value matched to it).")
+@click.option("--vary", help="Sweep a continuous code along the columns: c1, c2, ...")
+@click.option("--range", "sweep", type=(RANGE, RANGE), default=(-2.0, 2.0), help="Sweep range (training uses [-1, 1]).")
 @click.option("--gif", is_flag=True, help="With --vary: an animated GIF of the sweep instead of a PNG.")
-@click.option(
-    "--n",
-    type=click.IntRange(1, 64),
-    default=10,
-    help="Columns (and rows for --fix-cat/--digit); sweep steps for --vary.",
-)
-@click.option("--seed", type=int, default=0, help="Fixes every draw: the same command writes the same bytes.")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Output file [default: beside CKPT, named by mode].",
-)
-@click.option("--device", type=str, default="auto", help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--n", type=click.IntRange(1, 64), default=10, help="Columns (rows too for --fix-cat/--digit).")
+@click.option("--seed", type=ig.SEED, default=0, help="Fixes every draw: the same command writes the same bytes.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file [default: beside CKPT].")
+@click.option("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps.")
+# fmt: on
 def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
     """Draw image grids from an InfoGAN checkpoint.
 
@@ -140,6 +156,8 @@ def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
         raise click.ClickException("use --fix-cat or --digit, not both")
     if gif and vary is None:
         raise click.ClickException("--gif animates a traversal: add --vary cJ")
+    if out is not None:
+        check_out(out, gif)
     dev = ig.pick_device(device)
     G, _, cfg, _ = ig.load_checkpoint(ckpt, dev)
     fixed, name = None, "grid"
@@ -147,30 +165,21 @@ def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
         fixed = parse_fix_cat(fix_cat, cfg.cat)
         name = "cat" + "_".join("x" if v is None else str(v) for v in fixed)
     if digit is not None:
-        if not cfg.cat:
-            raise click.ClickException("this checkpoint has no categorical code to pick a digit with")
-        if cfg.cat[0] > 10:
-            raise click.ClickException(
-                f"--digit needs a first categorical code of at most 10 values (this one has {cfg.cat[0]})"
-            )
-        code = ev.digit_codes(G, cfg, ev.load_classifier(device=dev), device=dev).get(digit)
-        if code is None:
-            raise click.ClickException(f"no code value of this checkpoint is matched to digit {digit}")
-        fixed = [code] + [None] * (len(cfg.cat) - 1)
-        name = f"digit{digit}"
+        fixed, name = [digit_code(G, cfg, digit, dev)] + [None] * (len(cfg.cat) - 1), f"digit{digit}"
     j, values = None, None
     if vary is not None:
         j = parse_vary(vary, cfg.n_cont)
         values = torch.linspace(sweep[0], sweep[1], n).tolist()
         name = f"vary_c{j + 1}" + ("" if fixed is None else "_" + name)
+    if out is None:
+        out = Path(ckpt).parent / f"{name}_seed{seed}.{'gif' if gif else 'png'}"
+        check_out(out, gif)
     latent, cols = grid_latents(cfg, n, seed, fixed, j, values)
     with torch.no_grad():
         images = torch.cat([G(b) for b in latent.to(dev).split(1000)])  # (rows * cols, 1, 28, 28)
-    out = out or Path(ckpt).parent / f"{name}_seed{seed}.{'gif' if gif else 'png'}"
-    out.parent.mkdir(parents=True, exist_ok=True)
     if gif:
         rows = len(images) // cols
-        per_value = images.view(rows, cols, *images.shape[1:]).transpose(0, 1)  # (cols, rows, C, H, W)
+        per_value = images.view(rows, cols, *images.shape[1:]).transpose(0, 1)  # (cols, rows, 1, 28, 28)
         side = max(1, round(rows**0.5))
         frames = [ig.grid_array(per_value[c], nrow=side if rows > 12 else rows) for c in range(cols)]
         save_gif(frames, out, ms_per_frame=80)

@@ -75,7 +75,7 @@ def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target
     with tempfile.TemporaryDirectory() as out:
         state["mark"] = time.perf_counter()
         with contextlib.suppress(Budget):
-            ig.train(cfg, out, hook=hook, echo=lambda *a: None, progress=False)
+            ig.train(cfg, out, hook=hook, echo=lambda *a, **k: None, progress=False)
     hit = state["hit"]
     return {
         "seed": seed,

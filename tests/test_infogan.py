@@ -241,6 +241,8 @@ def test_resume_is_exact_across_an_epoch_boundary_and_seeds_matter(tiny_data, tm
     assert train_cli(tiny_data, "--max-steps", 2, "--out", tmp_path / "part").exit_code == 0
     assert train_cli(tiny_data, "--max-steps", 2, "--out", tmp_path / "other", "--seed", 1).exit_code == 0
     assert not same_state(weights(tmp_path / "part" / "ckpt.pt")["G"], weights(tmp_path / "other" / "ckpt.pt")["G"])
+    with open(tmp_path / "part" / "metrics.jsonl", "a") as f:  # as if killed after logging past its checkpoint
+        f.write('{"step": 3, "loss_d": 9}\n{"step": 4, "loss_d": 9}\n{"step": 5, "lo')
     res = train_cli(tiny_data, "--resume", tmp_path / "part" / "ckpt.pt", "--max-steps", 4)
     assert res.exit_code == 0 and "steps 2..4" in res.output
     full, part = weights(tmp_path / "full" / "ckpt.pt"), weights(tmp_path / "part" / "ckpt.pt")
@@ -248,29 +250,36 @@ def test_resume_is_exact_across_an_epoch_boundary_and_seeds_matter(tiny_data, tm
     for key in ("G", "G_ema", "D", "opt_g", "opt_d"):
         flat = lambda sd: {f"{k}.{j}": v for k, d in sd["state"].items() for j, v in d.items()} if "state" in sd else sd
         assert same_state(flat(full[key]), flat(part[key])), key
-    metrics = [json.loads(line)["step"] for line in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
-    assert metrics == [1, 2, 3, 4]
+    metrics = [json.loads(line) for line in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in metrics] == [1, 2, 3, 4] and metrics[2]["loss_d"] != 9  # each step once
 
 
-def test_ctrl_c_saves_a_resumable_checkpoint(tiny_data, tmp_path, monkeypatch):
-    """SIGINT during step 2 stops after it, saves, and says how to resume; resuming matches a straight run."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_saves_a_resumable_checkpoint(tiny_data, tmp_path, monkeypatch, sig):
+    """The signal during step 2 stops after it, saves, and prints a (shell-quoted) command that
+    resumes; for Ctrl-C, resuming gives the weights of a straight run."""
     real_step = ig.train_step
 
-    def step_then_interrupt(*a, **k):
+    def step_then_signal(*a, **k):
         out = real_step(*a, **k)
         if a[2].state_dict()["state"][0]["step"].item() == 2:  # the second G step
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), sig)
         return out
 
-    monkeypatch.setattr(ig, "train_step", step_then_interrupt)
-    res = train_cli(tiny_data, "--max-steps", 3, "--out", tmp_path / "int")
+    monkeypatch.setattr(ig, "train_step", step_then_signal)
+    run = tmp_path / "my run"
+    res = train_cli(tiny_data, "--max-steps", 3, "--out", run)
     assert res.exit_code == 1 and "Traceback" not in res.output
-    assert "interrupted at step 2; checkpoint saved. Resume with: python infogan.py --resume" in res.output
-    assert weights(tmp_path / "int" / "ckpt.pt")["step"] == 2
+    assert res.output.splitlines()[-1] == (
+        f"Error: interrupted at step 2; checkpoint saved. Resume with: python infogan.py --resume '{run}/ckpt.pt'"
+    )
+    assert weights(run / "ckpt.pt")["step"] == 2
+    if sig == signal.SIGTERM:
+        return
     monkeypatch.setattr(ig, "train_step", real_step)
-    assert train_cli(tiny_data, "--resume", tmp_path / "int" / "ckpt.pt").exit_code == 0
+    assert train_cli(tiny_data, "--resume", run / "ckpt.pt").exit_code == 0
     assert train_cli(tiny_data, "--max-steps", 3, "--out", tmp_path / "straight").exit_code == 0
-    assert same_state(weights(tmp_path / "int" / "ckpt.pt")["G"], weights(tmp_path / "straight" / "ckpt.pt")["G"])
+    assert same_state(weights(run / "ckpt.pt")["G"], weights(tmp_path / "straight" / "ckpt.pt")["G"])
 
 
 @pytest.mark.parametrize(
@@ -316,15 +325,22 @@ def test_script_runs_as_a_program_and_import_has_no_side_effects(tiny_data, tmp_
 
 @pytest.fixture(scope="module")
 def bad_files(tiny_data, tmp_path_factory):
-    """Bad checkpoints (not a zip; no marker; ours but with a config of another version) and data
-    (no directory; a truncated gzip stream; a directory without the files)."""
+    """Bad checkpoints (not a zip; no marker; ours but with a config of another version or no weights)
+    and data (a truncated gzip stream; one flipped byte)."""
     d = tmp_path_factory.mktemp("bad")
     (d / "junk.pt").write_bytes(b"not a checkpoint")
     torch.save({"weights": torch.zeros(2)}, d / "nomark.pt")
     torch.save({"format": ig.CKPT_FORMAT, "config": {**asdict(ig.Config()), "noise": "normal"}}, d / "oldcfg.pt")
-    (d / "bad").mkdir()
-    for f in tiny_data.iterdir():
-        (d / "bad" / f.name).write_bytes(f.read_bytes()[: 200 if "train-images" in f.name else None])
+    torch.save({"format": ig.CKPT_FORMAT, "config": asdict(ig.Config(batch_size=32))}, d / "noweights.pt")
+    for name in ("bad", "flipped"):
+        (d / name).mkdir()
+        for f in tiny_data.iterdir():
+            data = bytearray(f.read_bytes())
+            if "train-images" in f.name and name == "bad":
+                data = data[:200]  # a truncated gzip stream
+            elif "train-images" in f.name:
+                data[len(data) // 2] ^= 0xFF  # one flipped byte
+            (d / name / f.name).write_bytes(bytes(data))
     return d
 
 
@@ -336,16 +352,22 @@ def bad_files(tiny_data, tmp_path_factory):
     (["--n-cont", "-1"], "Invalid value for '--n-cont'"),
     (["--seed", "-1"], "Invalid value for '--seed'"),
     (["--lr-g", "0"], "Invalid value for '--lr-g'"),
+    (["--lr-g", "nan"], "Invalid value for '--lr-g': 'nan' is not a finite number"),
+    (["--lambda-cat", "inf"], "Invalid value for '--lambda-cat': 'inf' is not a finite number"),
+    (["--seed", "100000000000000000"], "Invalid value for '--seed'"),
     (["--cat", "10,x"], "'10,x' is not a comma-separated list of integers"),
     (["--cat", "10,1"], "each categorical code needs at least 2 values"),
     (["--precision", "fp8"], "Invalid value for '--precision'"),
     (["--data-dir", "{tmp}/nope"], "data directory {tmp}/nope does not exist"),
     (["--data-dir", "{tmp}/bad"], "cannot read {tmp}/bad/train-images-idx3-ubyte.gz"),
     (["--data-dir", "{tmp}"], "cannot read {tmp}/train-images-idx3-ubyte.gz"),
+    (["--data-dir", "{tmp}/flipped"], "cannot read {tmp}/flipped/train-images-idx3-ubyte.gz"),
+    (["--out", "{tmp}/junk.pt/r", "--batch-size", "32"], "cannot write the run directory {tmp}/junk.pt/r"),
     (["--resume", "{tmp}/missing.pt"], "checkpoint {tmp}/missing.pt does not exist"),
     (["--resume", "{tmp}/junk.pt"], "{tmp}/junk.pt is not an InfoGAN checkpoint (torch.load failed"),
     (["--resume", "{tmp}/nomark.pt"], "{tmp}/nomark.pt is not an InfoGAN checkpoint of this version"),
     (["--resume", "{tmp}/oldcfg.pt"], "{tmp}/oldcfg.pt: its config does not match this version of infogan.py"),
+    (["--resume", "{tmp}/noweights.pt"], "the checkpoint's weights do not fit its config"),
     (["--resume", "{ckpt}", "--n-cont", "3"], "--n-cont cannot change on resume (the checkpoint has 2)"),
     (["--resume", "{ckpt}", "--cat", "10"], "--cat cannot change on resume (the checkpoint has (10, 3))"),
     (["--out", "{run}"], "{run} already holds a run; use --resume {run}/ckpt.pt or another --out"),
@@ -358,4 +380,40 @@ def test_bad_input_is_one_line_and_exits_non_zero(tiny_data, tiny_ckpt, bad_file
                              if "--out" not in args else [*map(fill, args), *data])  # fmt: skip
     assert res.exit_code != 0 and res.output.startswith("Error: ") and res.output.count("\n") == 1, res.output
     assert fill(message) in res.output
-    assert not (tmp_path / "r" / "ckpt.pt").exists() and tiny_ckpt.stat().st_mtime_ns == before  # nothing written
+    assert not (tmp_path / "r").exists() and tiny_ckpt.stat().st_mtime_ns == before  # nothing written or left
+
+
+def test_a_run_directory_belongs_to_one_run(tiny_data, tiny_ckpt, tmp_path, monkeypatch):
+    """A second writer is refused while a run holds the directory; --resume does not write into
+    another run's directory; a fresh run does not append to a dead run's metrics; default names
+    of runs started in the same second differ."""
+    busy = tmp_path / "busy"
+    held = ig.lock_run_dir(busy)  # as a running training process holds it
+    res = train_cli(tiny_data, "--max-steps", 1, "--out", busy)
+    assert res.exit_code == 1 and res.output.splitlines()[-1] == f"Error: another run is writing to {busy}"
+    held.close()  # the lock goes with the process (here: with the file)
+    (busy / "metrics.jsonl").write_text('{"step": 7}\n{"step": 8}\n')  # a run killed before its first save
+    assert train_cli(tiny_data, "--max-steps", 1, "--out", busy).exit_code == 0
+    assert [json.loads(line)["step"] for line in (busy / "metrics.jsonl").read_text().splitlines()] == [1]
+    before = (busy / "ckpt.pt").stat().st_mtime_ns
+    res = train_cli(tiny_data, "--resume", tiny_ckpt, "--out", busy, "--max-steps", 4)
+    assert (
+        res.exit_code == 1
+        and res.output == f"Error: {busy} already holds another run; resume into an empty directory\n"
+    )
+    assert (busy / "ckpt.pt").stat().st_mtime_ns == before
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(ig.time, "strftime", lambda fmt: "20260101-000000")
+    first = ig.new_run_dir()
+    first.mkdir(parents=True)
+    assert first == ig.Path("runs/20260101-000000") and ig.new_run_dir() == ig.Path("runs/20260101-000000-2")
+
+
+def test_bf16_without_native_support_says_so(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    losses = {k: torch.zeros(()) for k in ("loss_d", "loss_g", "info", "ce", "nll", "bal")}
+    monkeypatch.setattr(ig, "train_step", lambda *a, **k: losses)  # no real step: only the start is tested
+    res = train_cli(tiny_data, "--max-steps", 1, "--out", tmp_path / "r", "--precision", "bf16")
+    assert res.exit_code == 0 and "warning: this CPU has no native bf16" in res.output
+    res = train_cli(tiny_data, "--max-steps", 1, "--out", tmp_path / "s", "--precision", "auto")
+    assert res.exit_code == 0 and "fp32" in res.output and "warning" not in res.output

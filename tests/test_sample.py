@@ -170,10 +170,17 @@ def test_sample_script_end_to_end(ckpt, tmp_path):
         (["--fix-cat", "1", "--digit", "2"], "not both"),
         (["--device", "quantum"], "unknown device"),
         (["--n", "0"], "Invalid value for '--n'"),
+        (["--vary", "c²"], "should name a continuous code"),
+        (["--vary", "c1", "--range", "nan", "nan"], "'nan' is not a finite number"),
+        (["--seed", "10000000000000000000000"], "Invalid value for '--seed'"),
+        (["--out", "x.txt"], "--out x.txt: name an image file"),
+        (["--out", "x"], "--out x: name an image file"),
+        (["--vary", "c1", "--gif", "--out", "x.jpg"], "--out x.jpg: a --gif traversal is written as .gif"),
+        (["--out", "{ckpt}/x.png"], "cannot make its directory"),
     ],
 )
 def test_error_paths(ckpt, args, message):
-    res = CliRunner().invoke(sp.main, [str(ckpt), *args])
+    res = CliRunner().invoke(sp.main, [str(ckpt), *(a.format(ckpt=ckpt) for a in args)])
     assert res.exit_code != 0 and message in res.output
     assert res.output.count("\n") == 1 and "Traceback" not in res.output
 
