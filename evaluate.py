@@ -323,7 +323,7 @@ def summary(res):
     help="Append the JSON line to this file.",
 )
 @click.option(
-    "--min-agreement", type=click.FloatRange(0, 1), default=None, help="Exit 1 if agreement is below this (a CI gate)."
+    "--min-agreement", type=ig.Finite(0, 1), default=None, help="Exit 1 if agreement is below this (a CI gate)."
 )
 @click.option("--quick", is_flag=True, help="Agreement figures only (skip q_accuracy, FID, continuous codes).")
 @click.option("--raw-g", is_flag=True, help="Score the raw generator instead of its running average G_ema.")

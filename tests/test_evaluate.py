@@ -144,6 +144,7 @@ def test_digit_codes_match_every_digit_to_its_own_code(tiny_ckpt):
     (["{ckpt}", "--classifier", "{tmp}/junk.pt"], "{tmp}/junk.pt does not hold the classifier's weights"),
     (["{ckpt}", "--json", "{tmp}/no/such/dir/r.jsonl"], "its directory does not exist or is not writable"),
     (["{ckpt}", "--n", "5"], "Invalid value for '--n'"),
+    (["{ckpt}", "--min-agreement", "nan"], "'nan' is not a finite number"),
     (["{ckpt}", "--device", "tpu"], "unknown device 'tpu'"),
     (["{nocat}"], "this checkpoint has no categorical code to evaluate"),
 ])  # fmt: skip
