@@ -76,9 +76,9 @@ def test_ink_grows_with_stroke_width():
     assert ev.ink(thick).item() == pytest.approx(4 * ev.ink(thin).item())
 
 
-def test_shipped_classifier_scores_at_least_99_2_on_test_set():
-    clf = ev.load_classifier()
-    assert ev.test_accuracy(clf) >= 0.992
+def test_shipped_classifier_scores_at_least_99_2_on_test_images():
+    """On every other test image (5,000): 99.54% on all 10,000, standard error here about 0.1%."""
+    assert ev.test_accuracy(ev.load_classifier(), every=2) >= 0.992
 
 
 def test_to_classifier_input_maps_tanh_range():
@@ -97,8 +97,8 @@ def test_every_figure_on_the_tiny_checkpoint(tiny_data, tiny_ckpt):
     assert sorted(res["mapping"]) == [str(i) for i in range(10)] and len(set(res["mapping"].values())) == 10
     assert set(res["cont"]) == {"c1", "c2"} and set(res["cont"]["c1"]) == {"slant", "ink"}
     assert res["fid"] > 10 * res["fid_floor"] > 0  # 3 steps of training are far from the data
-    again = ev.evaluate(G, D, cfg, ev.load_classifier(), n=20, data_dir=tiny_data, n_fid=500)
-    assert again == res  # seeded: the same figures every time
+    again = ev.evaluate(G, D, cfg, ev.load_classifier(), n=20, data_dir=tiny_data, full=False)
+    assert again.items() <= res.items()  # seeded: the same agreement figures again
 
 
 def test_evaluate_script_end_to_end(tiny_data, tiny_ckpt, tmp_path):
@@ -111,9 +111,15 @@ def test_evaluate_script_end_to_end(tiny_data, tiny_ckpt, tmp_path):
     assert line["generator"] == "G_ema" and line["step"] == 3 and line["n"] == 20 and "fid" not in line
     assert res.stdout.startswith(f"agreement {line['agreement']:.4f}, coverage {line['coverage']}/10 digits\n")
     assert list(tiny_ckpt.parent.glob("*.json")) == [tiny_ckpt.parent / "config.json"]  # no side files
-    gate = script("evaluate.py", *args, "--min-agreement", "0.99")  # fails with a one-line reason
-    assert gate.returncode == 1 and json.loads(gate.stdout.splitlines()[-1])["agreement"] == line["agreement"]
-    assert gate.stderr == f"Error: agreement {line['agreement']:.4f} is below --min-agreement 0.99\n"
+    gate = CliRunner().invoke(ev.main, [*map(str, args), "--min-agreement", "0.99"])  # one-line reason, after JSON
+    assert gate.exit_code == 1 and json.loads(gate.output.splitlines()[-2])["agreement"] == line["agreement"]
+    assert gate.output.splitlines()[-1] == f"Error: agreement {line['agreement']:.4f} is below --min-agreement 0.99"
+    bad = script("evaluate.py", tmp_path / "r.jsonl")  # bad input in a real process: one line on stderr, exit 1
+    assert (
+        bad.returncode == 1
+        and bad.stderr
+        == f"Error: {tmp_path / 'r.jsonl'} is not an InfoGAN checkpoint (torch.load failed: UnpicklingError)\n"
+    )
     raw = CliRunner().invoke(ev.main, [*map(str, args), "--raw-g"])
     assert raw.exit_code == 0 and json.loads(raw.output.splitlines()[-1])["generator"] == "G"
 

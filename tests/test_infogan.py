@@ -239,8 +239,8 @@ def test_cli_writes_run_directory_and_checkpoint_round_trips(tiny_data, tmp_path
 def test_resume_is_exact_across_an_epoch_boundary_and_seeds_matter(tiny_data, tmp_path):
     assert train_cli(tiny_data, "--max-steps", 4, "--out", tmp_path / "full").exit_code == 0
     assert train_cli(tiny_data, "--max-steps", 2, "--out", tmp_path / "part").exit_code == 0
-    assert train_cli(tiny_data, "--max-steps", 2, "--out", tmp_path / "other", "--seed", 1).exit_code == 0
-    assert not same_state(weights(tmp_path / "part" / "ckpt.pt")["G"], weights(tmp_path / "other" / "ckpt.pt")["G"])
+    g0, g0_again, g1 = (ig.build_run(ig.Config(seed=s), torch.device("cpu"))[0].state_dict() for s in (0, 0, 1))
+    assert same_state(g0, g0_again) and not same_state(g0, g1)  # initial weights: the seed's and only the seed's
     with open(tmp_path / "part" / "metrics.jsonl", "a") as f:  # as if killed after logging past its checkpoint
         f.write('{"step": 3, "loss_d": 9}\n{"step": 4, "loss_d": 9}\n{"step": 5, "lo')
     res = train_cli(tiny_data, "--resume", tmp_path / "part" / "ckpt.pt", "--max-steps", 4)
@@ -311,14 +311,12 @@ def test_non_finite_training_keeps_the_last_good_checkpoint(tiny_data, tmp_path,
 
 
 def test_script_runs_as_a_program_and_import_has_no_side_effects(tiny_data, tmp_path):
-    """The real script for two steps in a fresh process; bad input there exits 1 with one line, no traceback."""
+    """The real script for two steps in a fresh process, and an import that does nothing but define."""
     args = ["--batch-size", 32, "--data-dir", tiny_data, "--device", "cpu"]
     ok = script("infogan.py", *args, "--max-steps", 2, "--out", tmp_path / "r", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     stored = weights(tmp_path / "r" / "ckpt.pt")["config"]
     assert stored == asdict(ig.Config(max_steps=2, batch_size=32, data_dir=str(tiny_data), device="cpu"))
-    bad = script("infogan.py", *args, "--resume", tmp_path / "r" / "config.json", cwd=tmp_path)
-    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "is not an InfoGAN checkpoint" in bad.stderr
     imp = subprocess.run([sys.executable, "-c", "import infogan"], capture_output=True, text=True, cwd=ROOT)
     assert imp.returncode == 0 and imp.stdout == imp.stderr == ""
 
