@@ -42,17 +42,10 @@ class Classifier(nn.Module):
         super().__init__()
         block = lambda cin, cout: [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]  # noqa: E731
         self.body = nn.Sequential(
-            *block(1, 32),
-            *block(32, 32),
-            nn.MaxPool2d(2),  # 28 -> 14
-            *block(32, 64),
-            *block(64, 64),
-            nn.MaxPool2d(2),  # 14 -> 7
-            nn.Flatten(),
-            nn.Linear(64 * 7 * 7, 128),
-            nn.BatchNorm1d(128),
-            nn.ReLU(),
-        )
+            *block(1, 32), *block(32, 32), nn.MaxPool2d(2),  # 28 -> 14
+            *block(32, 64), *block(64, 64), nn.MaxPool2d(2),  # 14 -> 7
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.BatchNorm1d(128), nn.ReLU(),
+        )  # fmt: skip
         self.head = nn.Linear(128, 10)
 
     def features(self, x):
@@ -247,12 +240,17 @@ def describe_cont(effects, strong=0.5):
     return words
 
 
+def check_digit_code(cfg):
+    """Codes can be matched to digits only if the first categorical code has at most 10 values."""
+    if not cfg.cat:
+        raise click.ClickException("this checkpoint has no categorical code to match to digits (trained with --cat 0)")
+    if cfg.cat[0] > 10:
+        raise click.ClickException(f"the first categorical code has {cfg.cat[0]} values; digits need at most 10")
+
+
 def evaluate(G, D, cfg, clf, n=1000, seed=0, device="cpu", data_dir=ig.DEFAULT_DATA_DIR, full=True, n_fid=10_000):
     """Every figure as one dict (see the module docstring). full=False: agreement figures only."""
-    if not cfg.cat:
-        raise click.ClickException("this checkpoint has no categorical code to evaluate (trained with --n-cat 0)")
-    if cfg.cat[0] > 10:
-        raise click.ClickException(f"the first categorical code has {cfg.cat[0]} values; agreement needs at most 10")
+    check_digit_code(cfg)
     conf, gen_feats = code_confusion(G, cfg, clf, n, seed, device)
     res = code_report(conf)
     if not full:
@@ -276,6 +274,7 @@ def evaluate(G, D, cfg, clf, n=1000, seed=0, device="cpu", data_dir=ig.DEFAULT_D
 
 def digit_codes(G, cfg, clf, n=100, seed=0, device="cpu"):
     """{digit: value of the first categorical code that draws it}, matched on n images per value."""
+    check_digit_code(cfg)
     mapping = hungarian(code_confusion(G, cfg, clf, n, seed, device)[0])[0]
     return {d: c for c, d in mapping.items()}
 
@@ -309,34 +308,19 @@ def summary(res):
 # Command line
 
 
+# fmt: off
 @click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
-@click.argument("ckpt", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.argument("ckpt", type=ig.FILE, required=False)
 @click.option("--n", type=click.IntRange(min=10), default=1000, help="Generated images per categorical value.")
-@click.option(
-    "--seed", type=click.IntRange(0, 2**32 - 1), default=0, help="Seeds every draw, so the evaluation reproduces."
-)
+@click.option("--seed", type=ig.SEED, default=0, help="Seeds every draw, so the evaluation reproduces.")
 @click.option("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps.")
-@click.option(
-    "--json",
-    "json_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Append the JSON line to this file.",
-)
-@click.option(
-    "--min-agreement", type=ig.Finite(0, 1), default=None, help="Exit 1 if agreement is below this (a CI gate)."
-)
+@click.option("--json", "json_file", type=ig.FILE, help="Append the JSON line to this file.")
+@click.option("--min-agreement", type=ig.Finite(0, 1), help="Exit 1 if agreement is below this (a CI gate).")
 @click.option("--quick", is_flag=True, help="Agreement figures only (skip q_accuracy, FID, continuous codes).")
 @click.option("--raw-g", is_flag=True, help="Score the raw generator instead of its running average G_ema.")
-@click.option(
-    "--classifier", type=click.Path(dir_okay=False, path_type=Path), default=WEIGHTS, help="Classifier weights."
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=ig.DEFAULT_DATA_DIR,
-    help="Folder with the MNIST IDX .gz files.",
-)
+@click.option("--classifier", type=ig.FILE, default=WEIGHTS, help="Classifier weights.")
+@click.option("--data-dir", type=ig.DIR, default=ig.DEFAULT_DATA_DIR, help="Folder of the MNIST IDX files.")
+# fmt: on
 def main(ckpt, n, seed, device, json_file, min_agreement, quick, raw_g, classifier, data_dir):
     """Score how well an InfoGAN checkpoint's codes control digits and style.
 

@@ -630,7 +630,7 @@ def build_run(cfg, device, ckpt=None):
     try:
         for module, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
             module.load_state_dict(ckpt[key])
-        gen.set_state(ckpt["latent_rng"].to(torch.uint8).cpu())
+        gen.set_state(ckpt["latent_rng"])
     except (KeyError, RuntimeError, ValueError) as e:
         raise click.ClickException(
             f"the checkpoint's weights do not fit its config ({str(e).splitlines()[0][:120]})"

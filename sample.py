@@ -43,10 +43,6 @@ def parse_fix_cat(text, cats):
 
 def digit_code(G, cfg, digit, device):
     """The first categorical code's value that draws `digit`, matched by evaluate.py's classifier."""
-    if not cfg.cat:
-        raise click.ClickException("this checkpoint has no categorical code to pick a digit with")
-    if cfg.cat[0] > 10:
-        raise click.ClickException(f"--digit needs a first categorical code of at most 10 values, not {cfg.cat[0]}")
     code = ev.digit_codes(G, cfg, ev.load_classifier(device=device), device=device).get(digit)
     if code is None:
         raise click.ClickException(f"no code value of this checkpoint is matched to digit {digit}")
@@ -130,7 +126,7 @@ RANGE = ig.Finite()
 
 # fmt: off
 @click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
-@click.argument("ckpt", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("ckpt", type=ig.FILE)
 @click.option("--fix-cat", help="Fix categorical code values: '3', or '3,_' per code (_ = random).")
 @click.option("--digit", type=click.IntRange(0, 9), help="Draw this digit (the code value matched to it).")
 @click.option("--vary", help="Sweep a continuous code along the columns: c1, c2, ...")
@@ -138,7 +134,7 @@ RANGE = ig.Finite()
 @click.option("--gif", is_flag=True, help="With --vary: an animated GIF of the sweep instead of a PNG.")
 @click.option("--n", type=click.IntRange(1, 64), default=10, help="Columns (rows too for --fix-cat/--digit).")
 @click.option("--seed", type=ig.SEED, default=0, help="Fixes every draw: the same command writes the same bytes.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file [default: beside CKPT].")
+@click.option("--out", type=ig.FILE, help="Output file [default: beside CKPT].")
 @click.option("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps.")
 # fmt: on
 def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):

@@ -146,7 +146,7 @@ def test_digit_codes_match_every_digit_to_its_own_code(tiny_ckpt):
     (["{ckpt}", "--n", "5"], "Invalid value for '--n'"),
     (["{ckpt}", "--min-agreement", "nan"], "'nan' is not a finite number"),
     (["{ckpt}", "--device", "tpu"], "unknown device 'tpu'"),
-    (["{nocat}"], "this checkpoint has no categorical code to evaluate"),
+    (["{nocat}"], "this checkpoint has no categorical code to match to digits (trained with --cat 0)"),
 ])  # fmt: skip
 def test_cli_errors(tiny_data, tiny_ckpt, tmp_path, args, message):
     (tmp_path / "junk.pt").write_text("hello")

@@ -25,7 +25,7 @@ import infogan as ig  # noqa: E402
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=ev.WEIGHTS, help="Where to save the weights."
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=4, help="Passes over the 60k training images.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, help="Seeds the weights, batch order and shifts.")
+@click.option("--seed", type=ig.SEED, default=0, help="Seeds the weights, batch order and shifts.")
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False),
