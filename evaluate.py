@@ -10,7 +10,10 @@ Figures (all from a pretrained MNIST classifier that ships in weights/, and MNIS
   fid         Frechet distance between the classifier's penultimate features of 10k generated and the
               10k test images; fid_floor is the same between 10k train and the 10k test images
   cont        per continuous code, the correlation of the code (swept over [-2, 2], all else fixed)
-              with slant (second-order image moments) and ink (mean intensity)
+              with slant (shear from second-order image moments), width (horizontal spread of ink
+              with the slant sheared out) and ink (mean intensity)
+  style       which code is the slant code (|r(slant)| >= 0.9, |r(width)| <= 0.3) and which the
+              width code (|r(width)| >= 0.8, |r(slant)| <= 0.3)
 
 Run `python evaluate.py --help` for options.
 """
@@ -128,23 +131,37 @@ def frechet_distance(f1, f2):
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
 
 
-def slant(x_tanh):
-    """Slant of each image (N, 1, H, W) from its second-order central moments: the shear -μ11/μ02
-    (x moves by that much per row). Positive = the top leans right, as in italic writing."""
-    w = (x_tanh.float() + 1) / 2  # ink weights in [0, 1]
-    w = w.flatten(1)  # (N, H*W)
+def moments(x_tanh):
+    """Second-order central moments (μ20, μ11, μ02) of each image (N, 1, H, W), ink-weighted, in pixels²
+    (x = column, y = row)."""
+    w = ((x_tanh.float() + 1) / 2).flatten(1)  # (N, H*W) ink weights in [0, 1]
     h, wd = x_tanh.shape[-2:]
     ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(wd, dtype=torch.float32), indexing="ij")
     ys, xs = ys.flatten().to(w.device), xs.flatten().to(w.device)
     m = w.sum(1).clamp_min(1e-6)
-    cx, cy = (w * xs).sum(1) / m, (w * ys).sum(1) / m
-    dx, dy = xs - cx[:, None], ys - cy[:, None]
-    mu11, mu02 = (w * dx * dy).sum(1) / m, (w * dy * dy).sum(1) / m
+    dx = xs - ((w * xs).sum(1) / m)[:, None]  # (N, H*W) offsets from the centre of ink
+    dy = ys - ((w * ys).sum(1) / m)[:, None]
+    return (w * dx * dx).sum(1) / m, (w * dx * dy).sum(1) / m, (w * dy * dy).sum(1) / m
+
+
+def slant(x_tanh):
+    """Slant of each image (N, 1, H, W): the shear -μ11/μ02 (x moves by that much per row).
+    Positive = the top leans right, as in italic writing."""
+    _, mu11, mu02 = moments(x_tanh)
     return -mu11 / mu02.clamp_min(1e-6)  # rows grow downwards, so a right lean has negative μ11
 
 
+def width(x_tanh):
+    """Width of each image (N, 1, H, W) in pixels: the horizontal spread (standard deviation) of ink
+    after shearing the slant out, sqrt(μ20 - μ11²/μ02). A shear x -> x + k·y leaves it unchanged
+    (exactly, before pixel rounding), so it is independent of slant by construction; stretching
+    the image horizontally by a scales it by a."""
+    mu20, mu11, mu02 = moments(x_tanh)
+    return (mu20 - mu11**2 / mu02.clamp_min(1e-6)).clamp_min(0).sqrt()
+
+
 def ink(x_tanh):
-    """Mean intensity on [0, 1] of each image: more ink = wider strokes (or bigger digits)."""
+    """Mean intensity on [0, 1] of each image: more ink = thicker strokes (or bigger digits)."""
     return ((x_tanh.float() + 1) / 2).flatten(1).mean(1)
 
 
@@ -207,7 +224,7 @@ def q_accuracy(D, cfg, x_test, y_test, batch=1000):
 @torch.no_grad()
 def cont_effects(G, cfg, n_draws=200, n_steps=9, lo=-2.0, hi=2.0, seed=0, device="cpu"):
     """For each continuous code j: sweep it over [lo, hi] with everything else fixed, for n_draws
-    random draws; correlate the code value with each image's slant and ink after removing each
+    random draws; correlate the code value with each image's slant, width and ink after removing each
     draw's own mean (so r measures the code's effect, not the variety between draws)."""
     out = {}
     values = torch.linspace(lo, hi, n_steps)
@@ -219,7 +236,7 @@ def cont_effects(G, cfg, n_draws=200, n_steps=9, lo=-2.0, hi=2.0, seed=0, device
         x = generate(G, ig.make_latent(z, cat_idx, cont, cfg.cat).to(device)).cpu()
         code = cont[:, j].view(n_draws, n_steps)
         res = {}
-        for name, prop in (("slant", slant(x)), ("ink", ink(x))):
+        for name, prop in (("slant", slant(x)), ("width", width(x)), ("ink", ink(x))):
             p = prop.view(n_draws, n_steps)
             p = p - p.mean(1, keepdim=True)
             c = code - code.mean(1, keepdim=True)
@@ -228,15 +245,36 @@ def cont_effects(G, cfg, n_draws=200, n_steps=9, lo=-2.0, hi=2.0, seed=0, device
     return out
 
 
+def style_codes(effects, main=(0.9, 0.8), cross=0.3):
+    """{"slant": code, "width": code} for the codes that turn one attribute and not the other:
+    |r(slant)| >= 0.9 and |r(width)| <= 0.3 for the slant code, |r(width)| >= 0.8 and
+    |r(slant)| <= 0.3 for the width code (two different codes). Attributes no code passes are left out."""
+    found = {}
+    for attr, other, need in (("slant", "width", main[0]), ("width", "slant", main[1])):
+        for code, r in effects.items():
+            if abs(r[attr]) >= need and abs(r[other]) <= cross and code not in found.values():
+                found[attr] = code
+                break
+    return found
+
+
 def describe_cont(effects, strong=0.5):
-    """Words for cont_effects: 'c1 controls slant (r = 0.93)'."""
+    """Words for cont_effects: 'c1 controls slant (r = 0.93)', then which codes are the style codes."""
     words = []
     for code, res in effects.items():
-        prop = max(res, key=lambda p: abs(res[p]))
-        if abs(res[prop]) >= strong:
-            words.append(f"{code} controls {prop} (r = {res[prop]:.2f})")
+        props = sorted((p for p in res if abs(res[p]) >= strong), key=lambda p: -abs(res[p]))
+        if props:
+            words.append(f"{code} controls " + ", ".join(f"{p} (r = {res[p]:.2f})" for p in props))
         else:
-            words.append(f"{code} has no clear effect on slant or ink (|r| < {strong})")
+            words.append(f"{code} has no clear effect on {', '.join(res)} (|r| < {strong})")
+    found = style_codes(effects)
+    missing = [a for a in ("slant", "width") if a not in found]
+    words.append(
+        "style codes: "
+        + ", ".join(f"{a} = {c}" for a, c in found.items())
+        + ("; " if found and missing else "")
+        + ("" if not missing else f"no code turns {' or '.join(missing)} alone")
+    )
     return words
 
 
@@ -269,6 +307,7 @@ def evaluate(G, D, cfg, clf, n=1000, seed=0, device="cpu", data_dir=ig.DEFAULT_D
     res["fid"] = round(frechet_distance(fake_feats.cpu(), test_feats.cpu()), 4)
     res["fid_floor"] = round(frechet_distance(train_feats.cpu(), test_feats.cpu()), 4)
     res["cont"] = cont_effects(G, cfg, seed=seed, device=device)
+    res["style"] = style_codes(res["cont"])
     return res
 
 

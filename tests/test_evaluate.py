@@ -69,6 +69,41 @@ def test_slant_sign_on_sheared_digits():
     assert ev.slant(shear(upright, 0.5)).item() == pytest.approx(0.5, abs=0.1)
 
 
+def stretch(x, a, b=1.0):
+    """Scale (N, 1, 28, 28) images by a horizontally and b vertically about the image centre (bilinear)."""
+    theta = torch.tensor([[1 / a, 0.0, 0.0], [0.0, 1 / b, 0.0]]).expand(len(x), 2, 3)
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(x + 1, grid, align_corners=False) - 1  # padding is background
+
+
+def test_width_grows_with_horizontal_stretch_and_ignores_shear_and_height():
+    images, labels = ig.load_mnist(split="test")
+    x = ig.to_tanh_range(images[labels == 0][:200], "cpu")  # 0s: round, so no stretch pushes ink off the edge
+    widths = torch.stack([ev.width(stretch(x, a)) for a in (0.7, 0.85, 1.0, 1.15)])  # (4, 200)
+    assert (widths.diff(dim=0) > 0).all()  # monotone in the stretch, on every digit
+    assert widths[-1].div(widths[0]).median().item() == pytest.approx(1.15 / 0.7, rel=0.05)  # and in proportion
+    for k in (-0.3, 0.3):
+        sheared = shear(x, k)
+        assert (ev.width(sheared) / widths[2] - 1).abs().median() < 0.03  # width barely moves...
+        assert (ev.slant(sheared) - ev.slant(x)).median().item() == pytest.approx(k, abs=0.1)  # ...slant does
+    taller = stretch(x, 1.0, 1.15)  # more ink, same width (ink alone would fail this)
+    assert (ev.width(taller) / widths[2] - 1).abs().median() < 0.03 and (ev.ink(taller) > ev.ink(x)).all()
+
+
+def test_style_codes_need_one_attribute_each_and_two_codes():
+    r = lambda s, w: {"slant": s, "width": w, "ink": 0.5}  # noqa: E731
+    assert ev.style_codes({"c1": r(0.1, -0.85), "c2": r(-0.95, 0.2)}) == {"slant": "c2", "width": "c1"}
+    assert ev.style_codes({"c1": r(0.8, -0.93), "c2": r(-0.95, 0.28)}) == {"slant": "c2"}  # c1 turns both
+    assert ev.style_codes({"c1": r(0.95, 0.1), "c2": r(-0.97, 0.0)}) == {"slant": "c1"}  # slant twice
+    assert ev.style_codes({"c1": r(0.95, 0.85)}) == {}
+    words = ev.describe_cont({"c1": r(0.8, -0.93), "c2": r(-0.95, 0.28)})
+    assert words == [
+        "c1 controls width (r = -0.93), slant (r = 0.80), ink (r = 0.50)",
+        "c2 controls slant (r = -0.95), ink (r = 0.50)",
+        "style codes: slant = c2; no code turns width alone",
+    ]
+
+
 def test_ink_grows_with_stroke_width():
     thin, thick = torch.full((1, 1, 28, 28), -1.0), torch.full((1, 1, 28, 28), -1.0)
     thin[..., 4:24, 13:14] = 1.0
@@ -95,7 +130,7 @@ def test_every_figure_on_the_tiny_checkpoint(tiny_data, tiny_ckpt):
     res = ev.evaluate(G, D, cfg, ev.load_classifier(), n=20, data_dir=tiny_data, n_fid=500)
     assert len(res["purity"]) == 10 and 1 <= res["coverage"] <= 10 and 0 < res["q_accuracy"] <= 1
     assert sorted(res["mapping"]) == [str(i) for i in range(10)] and len(set(res["mapping"].values())) == 10
-    assert set(res["cont"]) == {"c1", "c2"} and set(res["cont"]["c1"]) == {"slant", "ink"}
+    assert set(res["cont"]) == {"c1", "c2"} and set(res["cont"]["c1"]) == {"slant", "width", "ink"}
     assert res["fid"] > 10 * res["fid_floor"] > 0  # 3 steps of training are far from the data
     again = ev.evaluate(G, D, cfg, ev.load_classifier(), n=20, data_dir=tiny_data, full=False)
     assert again.items() <= res.items()  # seeded: the same agreement figures again
