@@ -245,14 +245,14 @@ def cont_effects(G, cfg, n_draws=200, n_steps=9, lo=-2.0, hi=2.0, seed=0, device
     return out
 
 
-def style_codes(effects, main=(0.9, 0.8), cross=0.3):
+def style_codes(effects):
     """{"slant": code, "width": code} for the codes that turn one attribute and not the other:
     |r(slant)| >= 0.9 and |r(width)| <= 0.3 for the slant code, |r(width)| >= 0.8 and
     |r(slant)| <= 0.3 for the width code (two different codes). Attributes no code passes are left out."""
     found = {}
-    for attr, other, need in (("slant", "width", main[0]), ("width", "slant", main[1])):
+    for attr, other, need in (("slant", "width", 0.9), ("width", "slant", 0.8)):
         for code, r in effects.items():
-            if abs(r[attr]) >= need and abs(r[other]) <= cross and code not in found.values():
+            if abs(r[attr]) >= need and abs(r[other]) <= 0.3 and code not in found.values():
                 found[attr] = code
                 break
     return found
@@ -267,14 +267,12 @@ def describe_cont(effects, strong=0.5):
             words.append(f"{code} controls " + ", ".join(f"{p} (r = {res[p]:.2f})" for p in props))
         else:
             words.append(f"{code} has no clear effect on {', '.join(res)} (|r| < {strong})")
-    found = style_codes(effects)
-    missing = [a for a in ("slant", "width") if a not in found]
-    words.append(
-        "style codes: "
-        + ", ".join(f"{a} = {c}" for a, c in found.items())
-        + ("; " if found and missing else "")
-        + ("" if not missing else f"no code turns {' or '.join(missing)} alone")
-    )
+    if effects:  # no continuous codes: nothing to name
+        found = style_codes(effects)
+        missing = [a for a in ("slant", "width") if a not in found]
+        parts = [", ".join(f"{a} = {c}" for a, c in found.items())]
+        parts.append(f"no code turns {' or '.join(missing)} alone" if missing else "")
+        words.append("style codes: " + "; ".join(filter(None, parts)))
     return words
 
 

@@ -102,6 +102,8 @@ def test_style_codes_need_one_attribute_each_and_two_codes():
         "c2 controls slant (r = -0.95), ink (r = 0.50)",
         "style codes: slant = c2; no code turns width alone",
     ]
+    assert ev.describe_cont({"c1": r(0.1, -0.85), "c2": r(-0.95, 0.2)})[-1] == "style codes: slant = c2, width = c1"
+    assert ev.describe_cont({}) == []  # no continuous codes, no style line
 
 
 def test_ink_grows_with_stroke_width():
