@@ -525,6 +525,13 @@ def data_permutation(seed, epoch, n, device):
     return torch.randperm(n, generator=g).to(device)
 
 
+def step_seed(seed, step):
+    """The seed of one step's latents and warps. Reseeding the device's generator every step makes them
+    a pure function of (seed, step): a checkpoint holds no generator state, which differs between
+    devices (a CUDA generator's cannot be restored into a CPU one), and resumes exactly anywhere."""
+    return (seed * 2**32 + step + 1) % 2**63
+
+
 class StopFlag:
     """The first Ctrl-C (or SIGTERM, which schedulers and `timeout` send) asks the loop to stop after
     the current step and save; a second Ctrl-C stops at once."""
@@ -593,7 +600,7 @@ def log_losses(file, sums, n_steps, step, steps_per_epoch, seconds, cfg):
     )
 
 
-def checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, gen, step, train_seconds):
+def checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds):
     """Everything a checkpoint holds: tensors and plain config only (loads with weights_only=True).
     G_ema's BatchNorm statistics must be fresh (refresh_bn). Refuses non-finite weights, so a
     diverged step never overwrites the last good checkpoint."""
@@ -603,7 +610,7 @@ def checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, gen, step, train_seconds):
             raise click.ClickException(f"{name} has non-finite weights at step {step}; not saved (try lower rates)")
     return {"format": CKPT_FORMAT, "config": asdict(cfg), "step": step, "train_seconds": train_seconds,
             **{k: m.state_dict() for k, m in models.items()}, "opt_g": opt_g.state_dict(),
-            "opt_d": opt_d.state_dict(), "latent_rng": gen.get_state()}  # fmt: skip
+            "opt_d": opt_d.state_dict()}  # fmt: skip
 
 
 def write_sample_grid(out_dir, G_ema, cfg, step, precision):
@@ -618,24 +625,23 @@ def write_sample_grid(out_dir, G_ema, cfg, step, precision):
 
 def build_run(cfg, device, ckpt=None):
     """Fresh models, optimisers and latent RNG for `cfg`, or those of the checkpoint dict `ckpt`.
-    Returns (G, G_ema, D, opt_g, opt_d, gen, step, train_seconds)."""
-    # seeding: weights from the global RNG, latents and warps from their own generator, batches from (seed, epoch)
+    Returns (G, G_ema, D, opt_g, opt_d, step, train_seconds)."""
+    # seeding: weights from the global RNG; batches from (seed, epoch) and latents and warps from (seed, step),
+    # in train(), so a checkpoint needs no RNG state and resumes exactly, on any device
     torch.manual_seed(cfg.seed)
     G, D = build_models(cfg, device)
     G_ema = copy.deepcopy(G).requires_grad_(False)
     opt_g, opt_d = make_optimizers(G, D, cfg)
-    gen = torch.Generator(device).manual_seed(cfg.seed)
     if ckpt is None:
-        return G, G_ema, D, opt_g, opt_d, gen, 0, 0.0
+        return G, G_ema, D, opt_g, opt_d, 0, 0.0
     try:
         for module, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
             module.load_state_dict(ckpt[key])
-        gen.set_state(ckpt["latent_rng"])
     except (KeyError, RuntimeError, ValueError) as e:
         raise click.ClickException(
             f"the checkpoint's weights do not fit its config ({str(e).splitlines()[0][:120]})"
         ) from None
-    return G, G_ema, D, opt_g, opt_d, gen, ckpt["step"], ckpt["train_seconds"]
+    return G, G_ema, D, opt_g, opt_d, ckpt["step"], ckpt["train_seconds"]
 
 
 def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
@@ -650,7 +656,8 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     if steps_per_epoch == 0:
         raise click.ClickException(f"--batch-size {bs} is larger than the data set ({n} images)")
     total = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
-    G, G_ema, D, opt_g, opt_d, gen, step, train_seconds = build_run(cfg, device, ckpt)
+    G, G_ema, D, opt_g, opt_d, step, train_seconds = build_run(cfg, device, ckpt)
+    gen = torch.Generator(device)  # latents and warps, reseeded every step (step_seed)
     lock = lock_run_dir(out_dir)  # only now: a start that fails above leaves no directory behind
     (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
     echo(f"device {device} ({precision}), {steps_per_epoch} steps/epoch, steps {step}..{total}, run dir {out_dir}")
@@ -667,6 +674,7 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
             with click.progressbar(batches, label=label, file=sys.stderr) if progress else nullcontext(batches) as bar:
                 for i in bar:
                     t0 = time.perf_counter()
+                    gen.manual_seed(step_seed(cfg.seed, step))
                     losses = train_step(G, D, opt_g, opt_d, data[perm[i * bs : (i + 1) * bs]], cfg, gen, precision)
                     ema_update(G_ema, G, cfg.ema, step)
                     step, n_sum = step + 1, n_sum + 1
@@ -683,7 +691,7 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
                     if stop.set:
                         break
             refresh_bn(G_ema, cfg)  # G_ema's own BatchNorm statistics, for the checkpoint and the grid
-            state = checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, gen, step, train_seconds)
+            state = checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds)
             save_checkpoint(out_dir / "ckpt.pt", state)  # at every epoch end, on a stop, and at the end
             if not cfg.sample_every or step == total:
                 write_sample_grid(out_dir, G_ema, cfg, step, precision)

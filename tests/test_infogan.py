@@ -246,7 +246,13 @@ def test_resume_is_exact_across_an_epoch_boundary_and_seeds_matter(tiny_data, tm
     res = train_cli(tiny_data, "--resume", tmp_path / "part" / "ckpt.pt", "--max-steps", 4)
     assert res.exit_code == 0 and "steps 2..4" in res.output
     full, part = weights(tmp_path / "full" / "ckpt.pt"), weights(tmp_path / "part" / "ckpt.pt")
-    assert part["step"] == full["step"] == 4 and torch.equal(full["latent_rng"], part["latent_rng"])
+    assert part["step"] == full["step"] == 4
+    # no generator state (bytes that only a generator of the same device type can take back): the latents
+    # are a function of (seed, step), so a checkpoint trained on CUDA resumes on a CPU
+    tensors = [t for key in ("G", "G_ema", "D") for t in full[key].values()]
+    tensors += [t for key in ("opt_g", "opt_d") for d in full[key]["state"].values() for t in d.values()]
+    assert all(t.is_floating_point() or t.dtype == torch.long for t in tensors)
+    assert set(full) == {"format", "config", "step", "train_seconds", "G", "G_ema", "D", "opt_g", "opt_d"}
     for key in ("G", "G_ema", "D", "opt_g", "opt_d"):
         flat = lambda sd: {f"{k}.{j}": v for k, d in sd["state"].items() for j, v in d.items()} if "state" in sd else sd
         assert same_state(flat(full[key]), flat(part[key])), key
