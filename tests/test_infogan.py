@@ -112,6 +112,21 @@ def test_balance_term_trains_only_q_head():
     assert not torch.equal(d0["q_head.0.weight"], d1["q_head.0.weight"])
 
 
+def test_a_training_step_never_waits_for_the_device():
+    """The step and the weight average run on the meta device, which has shapes but no values: any read
+    of a value on the host (.item(), bool(t), .cpu(), a branch on a tensor) would raise here, and on a
+    GPU would be a per-step sync that stalls it. The loop reads the losses only when it logs."""
+    cfg = ig.Config(precision="fp32")
+    G, D = ig.build_models(cfg, "meta")
+    G_ema = copy.deepcopy(G)
+    opt_g = torch.optim.Adam([*G.parameters(), *D.q_parameters()])  # plain Adam: fused has no meta kernel
+    opt_d = torch.optim.Adam(D.d_parameters())
+    losses = ig.train_step(G, D, opt_g, opt_d, torch.empty(16, 1, 28, 28, device="meta"), cfg)
+    ig.ema_update(G_ema, G, cfg.ema, step=0)
+    assert sorted(losses) == ["bal", "ce", "info", "loss_d", "loss_g", "nll"]
+    assert all(v.device.type == "meta" and v.shape == () for v in losses.values())
+
+
 def test_sample_latent_values_and_reproducibility():
     cfg = ig.Config(cat=(10, 4), n_cont=3)
     latent, cat_idx, cont = ig.sample_latent(4000, cfg, generator=torch.Generator().manual_seed(1))
