@@ -1,11 +1,14 @@
-"""Throughput: images/s of the project's default training step vs a plain fp32 eager PyTorch step.
+"""Throughput: images/s of the project's training step vs a plain fp32 eager PyTorch step.
 
 Both train the same paper networks on the same batch size. The reference is the textbook step:
-fp32, default (for-each) Adam, D then G/Q with every parameter's gradient computed. The project
-step is infogan.train_step with the default config (bf16 autocast where the hardware has it,
-fused Adam, frozen trunk in the G step, the random warps of D's inputs) plus the weight-average
-update of G_ema that the training loop does after every step. They run alternately in one process, --repeats times,
-and the median of the per-repeat ratios is printed as one JSON line.
+fp32, default (for-each) Adam, D then G/Q with D run again on the fakes and every parameter's
+gradient computed. The project step is infogan.train_step with the default config (fused Adam, one
+pass of the fakes through D for both updates with no trunk weight gradients from G's loss, the
+random warps of D's inputs, the balance term's second view) plus the update of G_ema that the
+training loop does after every step. They run alternately in one process, --repeats times, and the
+median of the per-repeat ratios is printed as one JSON line per precision of the project step: the
+one `--precision auto` picks on this machine (bf16 where the CPU or GPU has it) and fp32, the path of
+CPUs without bf16 (one line when auto is fp32).
 
     python benchmarks/throughput.py
     python benchmarks/throughput.py --batch-size 256 --repeats 7
@@ -62,11 +65,10 @@ def timed(fn, steps):
 @click.option("--repeats", type=click.IntRange(min=1), default=5, help="Alternations of reference and project.")
 @click.option("--warmup", type=click.IntRange(min=0), default=5, help="Untimed steps per side first.")
 def main(batch_size, steps, repeats, warmup):
-    """Print {ref_img_s, ours_img_s, ratio} for the default training step on this machine."""
+    """Print {ref_img_s, ours_img_s, ratio} for the default training step on this machine, auto and fp32."""
     cfg = ig.Config()
     bs = batch_size or cfg.batch_size
     device = ig.pick_device(cfg.device)
-    precision = ig.resolve_precision(device, cfg.precision)
     x = torch.rand(bs, 1, 28, 28, device=device) * 2 - 1
 
     torch.manual_seed(0)
@@ -75,41 +77,38 @@ def main(batch_size, steps, repeats, warmup):
     betas = (cfg.beta1, cfg.beta2)
     opt_dr = torch.optim.Adam(Dr.d_parameters(), lr=cfg.lr_d, betas=betas)
     opt_gr = torch.optim.Adam([*Gr.parameters(), *Dr.q_parameters()], lr=cfg.lr_g, betas=betas)
-    torch.manual_seed(0)
-    G, D = ig.build_models(cfg, device)
-    opt_g, opt_d = ig.make_optimizers(G, D, cfg)
-
     ref = lambda: reference_step(Gr, Dr, opt_gr, opt_dr, x, cfg)  # noqa: E731
-    G_ema = copy.deepcopy(G)
-
-    def ours():
-        ig.train_step(G, D, opt_g, opt_d, x, cfg, None, precision)
-        ig.ema_update(G_ema, G, cfg.ema, step=1000)
-
     timed(ref, warmup)
-    timed(ours, warmup)
-    ratios, ref_ips, our_ips = [], [], []
-    for _ in range(repeats):
-        tr, to = timed(ref, steps), timed(ours, steps)
-        ref_ips.append(bs * steps / tr)
-        our_ips.append(bs * steps / to)
-        ratios.append(tr / to)
-    click.echo(
-        json.dumps(
-            {
-                "batch_size": bs,
-                "device": str(device),
-                "precision": precision,
-                "threads": torch.get_num_threads(),
-                "ref_img_s": round(statistics.median(ref_ips), 1),
-                "ours_img_s": round(statistics.median(our_ips), 1),
-                "ratio": round(statistics.median(ratios), 3),
-                "ratios": [round(r, 3) for r in ratios],
-                "torch": torch.__version__,
-                "cpu": platform.processor() or platform.machine(),
-            }
-        )
-    )
+    for precision in dict.fromkeys([ig.resolve_precision(device, cfg.precision), "fp32"]):
+        torch.manual_seed(0)
+        G, D = ig.build_models(cfg, device)
+        opt_g, opt_d = ig.make_optimizers(G, D, cfg)
+        G_ema = copy.deepcopy(G)
+
+        def ours():
+            ig.train_step(G, D, opt_g, opt_d, x, cfg, None, precision)  # noqa: B023 (called inside this loop)
+            ig.ema_update(G_ema, G, cfg.ema, step=1000)  # noqa: B023
+
+        timed(ours, warmup)
+        ratios, ref_ips, our_ips = [], [], []
+        for _ in range(repeats):
+            tr, to = timed(ref, steps), timed(ours, steps)
+            ref_ips.append(bs * steps / tr)
+            our_ips.append(bs * steps / to)
+            ratios.append(tr / to)
+        line = {
+            "batch_size": bs,
+            "device": str(device),
+            "precision": precision,
+            "threads": torch.get_num_threads(),
+            "ref_img_s": round(statistics.median(ref_ips), 1),
+            "ours_img_s": round(statistics.median(our_ips), 1),
+            "ratio": round(statistics.median(ratios), 3),
+            "ratios": [round(r, 3) for r in ratios],
+            "torch": torch.__version__,
+            "cpu": platform.processor() or platform.machine(),
+        }
+        click.echo(json.dumps(line))
 
 
 if __name__ == "__main__":
