@@ -7,6 +7,7 @@ seed, then a summary line with the median time over seeds.
 
     python benchmarks/time_to_quality.py --seeds 0,1,2 --budget 240
     python benchmarks/time_to_quality.py --seeds 0 --set lambda_cat=2 --set rotate=30
+    python benchmarks/time_to_quality.py --seeds 0,1,2,3,4 --budget 1e9 --steps 1000 --eval-every 100
 """
 
 import json
@@ -42,9 +43,9 @@ def parse_set(items):
     return out
 
 
-def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target, log):
-    try:
-        cfg = ig.Config(**{**overrides, "seed": seed, "epochs": 1000})  # the budget ends the run, not the epochs
+def run_seed(seed, budget, steps, eval_every, target, n, overrides, clf, stop_at_target, log):
+    try:  # the budget ends the run, not the epochs
+        cfg = ig.Config(**{**overrides, "seed": seed, "epochs": 1000, "max_steps": steps})
     except TypeError as e:
         raise click.ClickException(f"--set: {e}") from None
     trace, state = [], {"train": 0.0, "mark": None, "hit": None}
@@ -52,7 +53,8 @@ def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target
     def hook(step, G, D, G_ema):
         now = time.perf_counter()
         state["train"] += now - state["mark"]
-        if step % eval_every == 0 or state["train"] >= budget:
+        last = state["train"] >= budget or step == steps
+        if step % eval_every == 0 or last:
             # score what a checkpoint of this step would hold: the weight average when the run keeps one
             rep = ev.evaluate(
                 ig.refresh_bn(G_ema, cfg), D, cfg, clf, n=n, seed=0, device=next(G.parameters()).device, full=False
@@ -68,7 +70,7 @@ def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target
             log(json.dumps({"seed": seed, **trace[-1]}))
             if state["hit"] is None and rep["agreement"] >= target:
                 state["hit"] = trace[-1]
-            if state["train"] >= budget or (stop_at_target and state["hit"]):
+            if last or (stop_at_target and state["hit"]):
                 raise Budget
         state["mark"] = time.perf_counter()
 
@@ -84,6 +86,8 @@ def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target
         "reached_step": hit["step"] if hit else None,
         "final": trace[-1] if trace else None,
         "best_agreement": max(t["agreement"] for t in trace) if trace else None,
+        # the lowest agreement measured after the target was first reached (None: never reached)
+        "lowest_after": min(t["agreement"] for t in trace if t["step"] >= hit["step"]) if hit else None,
         "overrides": overrides,
     }
 
@@ -91,6 +95,9 @@ def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target
 @click.command(context_settings={"show_default": True})
 @click.option("--seeds", default="0,1,2", help="Comma-separated training seeds.")
 @click.option("--budget", type=float, default=240.0, help="Seconds of training per seed.")
+@click.option(
+    "--steps", type=click.IntRange(min=0), default=0, help="Also end each seed after this many steps (0: no cap)."
+)
 @click.option("--eval-every", type=click.IntRange(min=1), default=200, help="Steps between agreement checks.")
 @click.option("--target", type=float, default=0.95, help="Agreement to reach.")
 @click.option("--n", type=click.IntRange(min=10), default=200, help="Images per categorical value per check.")
@@ -98,14 +105,23 @@ def run_seed(seed, budget, eval_every, target, n, overrides, clf, stop_at_target
     "--set", "sets", multiple=True, help="Override a field of infogan.Config: --set lambda_cat=2 (repeatable)."
 )
 @click.option("--stop-at-target", is_flag=True, help="End each seed as soon as it reaches --target.")
-def main(seeds, budget, eval_every, target, n, sets, stop_at_target):
+def main(seeds, budget, steps, eval_every, target, n, sets, stop_at_target):
     """Seconds of CPU training until code/digit agreement reaches --target (median over seeds)."""
     overrides = parse_set(sets)
     clf = ev.load_classifier()
     results = []
     for seed in [int(s) for s in seeds.split(",")]:
         res = run_seed(
-            seed, budget, eval_every, target, n, overrides, clf, stop_at_target, lambda s: click.echo(s, err=True)
+            seed,
+            budget,
+            steps,
+            eval_every,
+            target,
+            n,
+            overrides,
+            clf,
+            stop_at_target,
+            lambda s: click.echo(s, err=True),
         )
         click.echo(json.dumps(res))
         results.append(res)
@@ -119,6 +135,8 @@ def main(seeds, budget, eval_every, target, n, sets, stop_at_target):
                 "budget_s": budget,
                 "seeds": len(results),
                 "median_reached_s": None if med == float("inf") else med,
+                "reached_steps": [r["reached_step"] for r in results],
+                "lowest_after": [r["lowest_after"] for r in results],
                 "reached": sum(t != float("inf") for t in times),
                 "final_agreement": [r["final"]["agreement"] for r in results if r["final"]],
                 "threads": torch.get_num_threads(),
