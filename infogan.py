@@ -26,8 +26,8 @@ Which parameters each term trains: loss_d trains D's trunk and real/fake head. `
 Q's head only: the trunk Q shares with D learns from D's loss alone, so Q reads features made for
 telling real from fake and G can make its code recoverable only through visible changes.
 
-The balance term `bal` (weight λ_bal; 0 gives the paper's objective) is computed on the step's real
-images and trains Q's head only. If G matches the data and Q is G's posterior, Q's posterior
+The balance term `bal` (weight λ_bal; 0 gives the paper's objective) is computed on the real images
+of the D step and trains Q's head only. If G matches the data and Q is G's posterior, Q's posterior
 averaged over real images is the prior P(c_cat), uniform; the classic failure, one code drawing two
 digits while two codes split a third, breaks that. c and c' are Q's codes for two random warps of
 each real image, P_Q(c, c') = E_x[Q(c | A1 x) Q(c' | A2 x)] (symmetrised), P_Q(c) its marginal.
@@ -36,9 +36,8 @@ even spread more. No labels are used anywhere.
 
 Departures from the paper's MNIST setting, each measured (docs/design.md): z ~ 0.5 · Unif(-1, 1);
 every image D and Q see is randomly shifted, rotated and zoomed (A above); the trunk is not trained
-by `info`; the balance term; D and G update simultaneously, from one pass of the fakes through D
-(the paper alternates: D's step, then G's through the updated D); images are drawn from G_ema, a
-running average of G's weights; 10 epochs by default (--epochs 50 is the paper's length).
+by `info`; the balance term; images are drawn from G_ema, a running average of G's weights; 10
+epochs by default (--epochs 50 is the paper's length).
 """
 
 import copy
@@ -176,6 +175,11 @@ class Discriminator(nn.Module):
     def d_parameters(self):
         """What D's loss trains: the trunk and the real/fake head (Q's head is trained with G)."""
         return [*self.trunk.parameters(), *self.d_head.parameters()]
+
+    def freeze_d(self, frozen):
+        """Freeze the trunk and the real/fake head, so G's step computes no gradients for them."""
+        for p in self.d_parameters():
+            p.requires_grad_(not frozen)
 
 
 # -----------------------------------------------------------------------------
@@ -438,38 +442,47 @@ def warp(x, cfg, gen=None):
 
 
 def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
-    """One InfoGAN step on a real batch x_real (B, 1, 28, 28): one pass of the fakes through D gives
-    both D's gradients and G and Q's, then both update (a simultaneous step: G's gradients come from
-    D before its update). Returns detached loss tensors (no host sync: the caller reads them when it logs)."""
+    """One InfoGAN step on a real batch x_real (B, 1, 28, 28): D's step, then G and Q's step.
+    Returns detached loss tensors (no host sync: the caller reads them when it logs)."""
     B, device = len(x_real), x_real.device
     latent, cat_idx, cont = sample_latent(B, cfg, device, gen)
     ones, zeros = torch.ones(B, device=device), torch.zeros(B, device=device)
-    # One autocast context, so the bf16 copies of D's weights are made once for all passes. The second
-    # warp of the real images is for the balance term only (no gradient; D's BatchNorm statistics see it).
     with autocast(device, precision):
         x_fake = G(latent)  # (B, 1, 28, 28)
-        h_real, h_fake = D.features(warp(x_real, cfg, gen)), D.features(warp(x_fake, cfg, gen))  # (B, 1024) each
-        logit_real, logit_fake, q_fake = D.logit(h_real), D.logit(h_fake), D.q(h_fake)
-        if cfg.lambda_bal > 0:  # real features detached: only Q's head learns from bal
-            with torch.no_grad():
-                h_real2 = D.features(warp(x_real, cfg, gen))
-            q_real, q_real2 = D.q(torch.cat([h_real.detach(), h_real2])).chunk(2)  # (B, n_q) each
+
+    # D step: minimise loss_d = -V(D, G). The second warp of the real images is for the balance
+    # term, which trains Q's head in the G step (no gradient here; D's BatchNorm statistics see it).
+    # One autocast context, so the bf16 copies of D's weights are made once for all three passes.
+    with autocast(device, precision):
+        h_real = D.features(warp(x_real, cfg, gen))  # (B, 1024)
+        logit_real = D.logit(h_real)
+        logit_fake = D.logit(D.features(warp(x_fake.detach(), cfg, gen)))
+        with torch.no_grad():
+            h_real2 = D.features(warp(x_real, cfg, gen)) if cfg.lambda_bal > 0 else None
     bce = F.binary_cross_entropy_with_logits
-    loss_d = bce(logit_real.float(), ones) + bce(logit_fake.float(), zeros)  # -V(D, G)
+    loss_d = bce(logit_real.float(), ones) + bce(logit_fake.float(), zeros)
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+
+    # G/Q step: minimise loss_g + info + λ_bal · bal over G and Q's head. D's trunk and head are
+    # frozen, so the G loss never trains them and their weight gradients are not computed.
+    D.freeze_d(True)
+    with autocast(device, precision):
+        h_fake = D.features(warp(x_fake, cfg, gen))
+        logit_fake, q_fake = D.logit(h_fake), D.q(h_fake)
     loss_g = bce(logit_fake.float(), ones)
     ce, nll = info_terms(q_fake, cat_idx, cont, cfg)
     info = cfg.lambda_cat * ce + cfg.lambda_cont * nll
-    bal = balance_term(q_real, q_real2, cfg) if cfg.lambda_bal > 0 else torch.zeros((), device=device)
-
-    # Each loss reaches only the parameters its optimiser holds (inputs=): loss_d trains D's trunk and
-    # real/fake head and never G; loss_g + info + λ_bal · bal trains G and Q's head, passes through the
-    # trunk without computing its weight gradients, and never trains it.
-    opt_d.zero_grad(set_to_none=True)
+    bal = torch.zeros((), device=device)
+    if cfg.lambda_bal > 0:  # real features detached: only Q's head learns from bal
+        with autocast(device, precision):
+            q_real, q_real2 = D.q(torch.cat([h_real.detach(), h_real2])).chunk(2)  # (B, n_q) each
+        bal = balance_term(q_real, q_real2, cfg)
     opt_g.zero_grad(set_to_none=True)
-    (loss_g + info + cfg.lambda_bal * bal).backward(inputs=opt_g.param_groups[0]["params"], retain_graph=True)
-    loss_d.backward(inputs=opt_d.param_groups[0]["params"])
-    opt_d.step()
+    (loss_g + info + cfg.lambda_bal * bal).backward()
     opt_g.step()
+    D.freeze_d(False)
     losses = dict(loss_d=loss_d, loss_g=loss_g, info=info, ce=ce, nll=nll, bal=bal)
     return {k: v.detach() for k, v in losses.items()}
 

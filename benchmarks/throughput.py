@@ -2,13 +2,13 @@
 
 Both train the same paper networks on the same batch size. The reference is the textbook step:
 fp32, default (for-each) Adam, D then G/Q with D run again on the fakes and every parameter's
-gradient computed. The project step is infogan.train_step with the default config (fused Adam, one
-pass of the fakes through D for both updates with no trunk weight gradients from G's loss, the
-random warps of D's inputs, the balance term's second view) plus the update of G_ema that the
-training loop does after every step. They run alternately in one process, --repeats times, and the
-median of the per-repeat ratios is printed as one JSON line per precision of the project step: the
-one `--precision auto` picks on this machine (bf16 where the CPU or GPU has it) and fp32, the path of
-CPUs without bf16 (one line when auto is fp32).
+gradient computed. The project step is infogan.train_step with the default config (fused Adam, D's
+trunk frozen in the G step so its weight gradients are not computed, the random warps of D's inputs,
+the balance term's second view) plus the update of G_ema that the training loop does after every
+step. They run alternately in one process, --repeats times, and the median of the per-repeat ratios
+is printed as one JSON line per precision of the project step: the one `--precision auto` picks on
+this machine (bf16 where the CPU or GPU has it) and fp32, the path of CPUs without bf16 (one line
+when auto is fp32).
 
     python benchmarks/throughput.py
     python benchmarks/throughput.py --batch-size 256 --repeats 7
