@@ -624,7 +624,7 @@ def write_sample_grid(out_dir, G_ema, cfg, step, precision):
 
 
 def build_run(cfg, device, ckpt=None):
-    """Fresh models, optimisers and latent RNG for `cfg`, or those of the checkpoint dict `ckpt`.
+    """Fresh models and optimisers for `cfg`, or those of the checkpoint dict `ckpt`.
     Returns (G, G_ema, D, opt_g, opt_d, step, train_seconds)."""
     # seeding: weights from the global RNG; batches from (seed, epoch) and latents and warps from (seed, step),
     # in train(), so a checkpoint needs no RNG state and resumes exactly, on any device
