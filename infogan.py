@@ -380,13 +380,17 @@ def load_checkpoint(path, device="cpu", ema=True):
 
 
 def grid_array(images, nrow):
-    """(N, 1, 28, 28) images in [-1, 1] -> one uint8 (H, W) grid with `nrow` images per row."""
-    from torchvision.utils import make_grid
-
-    grid = make_grid(
-        images.detach().float().cpu(), nrow=nrow, padding=2, normalize=True, value_range=(-1, 1), pad_value=1.0
-    )
-    return grid[0].mul(255).round().to(torch.uint8).numpy()  # make_grid repeats grey into 3 channels
+    """(N, 1, H, W) images in [-1, 1] -> one uint8 grid: `nrow` images per row (fewer if N is
+    smaller), 2 white pixels around each, -1 black and 1 white: torchvision's make_grid layout, without
+    importing torchvision, which added 2 to 2.5 s (60%) to every script's start-up here."""
+    x = images.detach().float().cpu().clamp(-1, 1).add(1).div(2)  # (N, 1, H, W) in [0, 1]
+    n, _, h, w = x.shape
+    cols, rows = min(nrow, n), math.ceil(n / nrow)
+    grid = torch.ones(rows * (h + 2) + 2, cols * (w + 2) + 2)  # white background and gaps
+    for k in range(n):
+        top, left = 2 + (k // nrow) * (h + 2), 2 + (k % nrow) * (w + 2)
+        grid[top : top + h, left : left + w] = x[k, 0]
+    return grid.mul(255).round().to(torch.uint8).numpy()
 
 
 def save_grid(images, path, nrow):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import asdict
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -165,6 +166,21 @@ def test_warp_rotates_zooms_and_shifts_within_range():
     x.requires_grad_(True)
     ig.warp(x, ig.Config(), g).sum().backward()  # G learns through the warp
     assert x.grad.abs().sum() > 0
+
+
+def test_grid_layout_gaps_and_grey_levels():
+    """Image k sits in row k // nrow, column k % nrow, inside 2-pixel white gaps; values are clamped
+    to [-1, 1] and map -1 to black, 1 to white. An unfilled cell of the last row stays white."""
+    x = torch.linspace(-2, 2, 5).view(5, 1, 1, 1).expand(5, 1, 3, 4)  # 5 flat images, 3 x 4 pixels
+    g = ig.grid_array(x, nrow=2)
+    assert g.shape == (3 * 5 + 2, 2 * 6 + 2) and g.dtype == np.uint8
+    cell = np.zeros(g.shape, dtype=bool)
+    for k, level in enumerate([0, 0, 128, 255, 255]):
+        top, left = 2 + (k // 2) * 5, 2 + (k % 2) * 6
+        assert (g[top : top + 3, left : left + 4] == level).all(), k
+        cell[top : top + 3, left : left + 4] = True
+    assert (g[~cell] == 255).all()
+    assert ig.grid_array(x[:1], nrow=10).shape == (7, 8)  # fewer images than nrow: one column each
 
 
 def test_vendored_mnist_matches_published_checksums():
