@@ -231,7 +231,7 @@ def test_refresh_bn_gives_statistics_of_the_current_weights():
 
 
 # -----------------------------------------------------------------------------
-# The command line, on a 96-image data set (3 steps per epoch at batch 32)
+# The command line, on a 24-image data set (3 steps per epoch at batch 8)
 
 
 def weights(path):
@@ -257,7 +257,7 @@ def test_cli_writes_run_directory_and_checkpoint_round_trips(tiny_data, tmp_path
     assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
     G, D, cfg, ckpt = ig.load_checkpoint(out / "ckpt.pt")
     assert cfg == ig.Config(**json.loads((out / "config.json").read_text()))  # the config round-trips
-    assert cfg.cat == (10, 4) and cfg.n_cont == 1 and cfg.batch_size == 32 and ckpt["step"] == 4
+    assert cfg.cat == (10, 4) and cfg.n_cont == 1 and cfg.batch_size == 8 and ckpt["step"] == 4
     assert same_state(G.state_dict(), ckpt["G_ema"]) and not same_state(G.state_dict(), ckpt["G"])
     assert same_state(ig.load_checkpoint(out / "ckpt.pt", ema=False)[0].state_dict(), ckpt["G"])
     G2, _ = ig.build_models(cfg)
@@ -366,7 +366,7 @@ def bad_files(tiny_data, tmp_path_factory):
     (d / "junk.pt").write_bytes(b"not a checkpoint")
     torch.save({"weights": torch.zeros(2)}, d / "nomark.pt")
     torch.save({"format": ig.CKPT_FORMAT, "config": {**asdict(ig.Config()), "noise": "normal"}}, d / "oldcfg.pt")
-    torch.save({"format": ig.CKPT_FORMAT, "config": asdict(ig.Config(batch_size=32))}, d / "noweights.pt")
+    torch.save({"format": ig.CKPT_FORMAT, "config": asdict(ig.Config(batch_size=8))}, d / "noweights.pt")
     for name in ("bad", "flipped"):
         (d / name).mkdir()
         for f in tiny_data.iterdir():
@@ -383,7 +383,7 @@ def bad_files(tiny_data, tmp_path_factory):
     (["--device", "tpu"], "unknown device 'tpu'"),
     (["--device", "cuda:7"], "device 'cuda:7' is not here"),
     (["--batch-size", "1"], "Invalid value for '--batch-size': 1 is not in the range x>=2"),
-    (["--batch-size", "500"], "--batch-size 500 is larger than the data set (96 images)"),
+    (["--batch-size", "500"], "--batch-size 500 is larger than the data set (24 images)"),
     (["--n-cont", "-1"], "Invalid value for '--n-cont'"),
     (["--seed", "-1"], "Invalid value for '--seed'"),
     (["--lr-g", "0"], "Invalid value for '--lr-g'"),
@@ -397,7 +397,7 @@ def bad_files(tiny_data, tmp_path_factory):
     (["--data-dir", "{tmp}/bad"], "cannot read {tmp}/bad/train-images-idx3-ubyte.gz"),
     (["--data-dir", "{tmp}"], "cannot read {tmp}/train-images-idx3-ubyte.gz"),
     (["--data-dir", "{tmp}/flipped"], "cannot read {tmp}/flipped/train-images-idx3-ubyte.gz"),
-    (["--out", "{tmp}/junk.pt/r", "--batch-size", "32"], "cannot write the run directory {tmp}/junk.pt/r"),
+    (["--out", "{tmp}/junk.pt/r", "--batch-size", "8"], "cannot write the run directory {tmp}/junk.pt/r"),
     (["--resume", "{tmp}/missing.pt"], "checkpoint {tmp}/missing.pt does not exist"),
     (["--resume", "{tmp}/junk.pt"], "{tmp}/junk.pt is not an InfoGAN checkpoint (torch.load failed"),
     (["--resume", "{tmp}/nomark.pt"], "{tmp}/nomark.pt is not an InfoGAN checkpoint of this version"),
