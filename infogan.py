@@ -325,13 +325,16 @@ def autocast(device, precision):
     return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
 
 
+def weight_layout(device):
+    """channels_last conv weights: oneDNN's bf16 kernels run ~5% faster with them (docs/results.md);
+    MPS's support for the layout is patchier, so it keeps the default."""
+    return torch.contiguous_format if torch.device(device).type == "mps" else torch.channels_last
+
+
 def build_models(cfg, device="cpu"):
     """(G, D) for the config, on `device`, freshly initialised from torch's global RNG."""
-    # channels_last conv weights: oneDNN's bf16 kernels run ~5% faster with them (docs/results.md);
-    # MPS's support for the layout is patchier, so it keeps the default
-    fmt = torch.contiguous_format if torch.device(device).type == "mps" else torch.channels_last
-    G = Generator(cfg.n_latent).to(device, memory_format=fmt)
-    D = Discriminator(cfg.n_q).to(device, memory_format=fmt)
+    G = Generator(cfg.n_latent).to(device, memory_format=weight_layout(device))
+    D = Discriminator(cfg.n_q).to(device, memory_format=weight_layout(device))
     return G, D
 
 
@@ -366,12 +369,13 @@ def load_checkpoint(path, device="cpu", ema=True):
     """(G, D, cfg, checkpoint dict) with the models in eval mode on `device`.
     G is G_ema, the running average that samples are drawn from, unless ema=False (the raw G)."""
     cfg, ckpt = read_checkpoint(path)
-    G, D = build_models(cfg, device)
+    G, D = build_models(cfg, "meta")  # no random initialisation (0.15 s here): every weight is in the file
     try:
-        G.load_state_dict(ckpt["G_ema"] if ema else ckpt["G"])
-        D.load_state_dict(ckpt["D"])
+        G.load_state_dict(ckpt["G_ema"] if ema else ckpt["G"], assign=True)
+        D.load_state_dict(ckpt["D"], assign=True)
     except (KeyError, RuntimeError) as e:
         raise click.ClickException(f"{path}: weights do not fit its config ({str(e).splitlines()[0][:120]})") from None
+    G, D = (m.to(device, memory_format=weight_layout(device)) for m in (G, D))
     return G.eval(), D.eval(), cfg, ckpt
 
 
