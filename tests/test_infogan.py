@@ -180,7 +180,7 @@ def test_grid_layout_gaps_and_grey_levels():
         assert (g[top : top + 3, left : left + 4] == level).all(), k
         cell[top : top + 3, left : left + 4] = True
     assert (g[~cell] == 255).all()
-    assert ig.grid_array(x[:1], nrow=10).shape == (7, 8)  # fewer images than nrow: one column each
+    assert ig.grid_array(x[:1], nrow=10).shape == (7, 8)  # fewer images than nrow: as many columns as images
 
 
 def test_vendored_mnist_matches_published_checksums():
