@@ -10,6 +10,7 @@ seed, then a summary line with the median time over seeds.
     python benchmarks/time_to_quality.py --seeds 0,1,2,3,4 --budget 1e9 --steps 1000 --eval-every 100
 """
 
+import contextlib
 import json
 import statistics
 import sys
@@ -21,8 +22,6 @@ import click
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import contextlib
-
 import evaluate as ev  # noqa: E402
 import infogan as ig  # noqa: E402
 
