@@ -33,11 +33,14 @@ def train_cli(tiny_data, *args):
     return CliRunner().invoke(ig.main, [*map(str, args), *fixed])
 
 
-@pytest.fixture(autouse=True)
-def cheap_bn_refresh(monkeypatch):
+@pytest.fixture(scope="session", autouse=True)
+def cheap_bn_refresh():
     """G_ema's BatchNorm statistics from 2 x 32 prior draws instead of 20 x 256 at every save: the same
-    code, ~80x less work (it was most of a tiny run's time). test_refresh_bn passes its own sizes."""
-    monkeypatch.setattr(ig.refresh_bn.__wrapped__, "__defaults__", (2, 32, 0))
+    code, ~80x less work (it was most of a tiny run's time). test_refresh_bn passes its own sizes.
+    Session-wide and autouse, so it is in place before the shared runs below are made."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ig.refresh_bn.__wrapped__, "__defaults__", (2, 32, 0))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +57,9 @@ def tiny_data(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_ckpt(tiny_data, tmp_path_factory):
-    """A 3-step checkpoint with codes of 10 and 3 values and 2 continuous codes (read-only: copy to change)."""
+    """A 4-step run (epoch 1 is steps 1-3) with codes of 10 and 3 values and 2 continuous codes
+    (read-only: copy to change)."""
     out = tmp_path_factory.mktemp("runs") / "tiny"
-    res = train_cli(tiny_data, "--max-steps", 3, "--out", out, "--cat", "10,3")
+    res = train_cli(tiny_data, "--max-steps", 4, "--out", out, "--cat", "10,3")
     assert res.exit_code == 0, res.output
     return out / "ckpt.pt"

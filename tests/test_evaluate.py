@@ -145,7 +145,7 @@ def test_evaluate_script_end_to_end(tiny_data, tiny_ckpt, tmp_path):
     assert res.returncode == 0, res.stderr
     line = json.loads(res.stdout.strip().splitlines()[-1])
     assert json.loads((tmp_path / "r.jsonl").read_text()) == line
-    assert line["generator"] == "G_ema" and line["step"] == 3 and line["n"] == 20 and "fid" not in line
+    assert line["generator"] == "G_ema" and line["step"] == 4 and line["n"] == 20 and "fid" not in line
     assert res.stdout.startswith(f"agreement {line['agreement']:.4f}, coverage {line['coverage']}/10 digits\n")
     assert list(tiny_ckpt.parent.glob("*.json")) == [tiny_ckpt.parent / "config.json"]  # no side files
     gate = CliRunner().invoke(ev.main, [*map(str, args), "--min-agreement", "0.99"])  # one-line reason, after JSON

@@ -242,10 +242,18 @@ def same_state(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_cli_writes_run_directory_and_checkpoint_round_trips(tiny_data, tmp_path):
-    out = tmp_path / "run"
-    res = train_cli(tiny_data, "--max-steps", 4, "--out", out, "--cat", "10,4", "--n-cont", 1)
+@pytest.fixture(scope="module")
+def straight(tiny_data, tmp_path_factory):
+    """A 4-step run at the defaults, uninterrupted (read-only): what resumed runs must equal."""
+    out = tmp_path_factory.mktemp("straight")
+    res = train_cli(tiny_data, "--max-steps", 4, "--out", out)
     assert res.exit_code == 0 and "done at step 4" in res.output
+    return out / "ckpt.pt"
+
+
+def test_run_directory_and_checkpoint_round_trip(tiny_ckpt):
+    """The 4-step run of --cat 10,3 (conftest.py): its metrics, grids and files, and its checkpoint."""
+    out = tiny_ckpt.parent
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == [1, 2, 3, 4]
     assert {"loss_d", "loss_g", "info", "ce", "nll", "bal", "mi", "img_per_s"} <= lines[0].keys()
@@ -257,7 +265,7 @@ def test_cli_writes_run_directory_and_checkpoint_round_trips(tiny_data, tmp_path
     assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
     G, D, cfg, ckpt = ig.load_checkpoint(out / "ckpt.pt")
     assert cfg == ig.Config(**json.loads((out / "config.json").read_text()))  # the config round-trips
-    assert cfg.cat == (10, 4) and cfg.n_cont == 1 and cfg.batch_size == 8 and ckpt["step"] == 4
+    assert cfg.cat == (10, 3) and cfg.n_cont == 2 and cfg.batch_size == 8 and ckpt["step"] == 4
     assert same_state(G.state_dict(), ckpt["G_ema"]) and not same_state(G.state_dict(), ckpt["G"])
     assert same_state(ig.load_checkpoint(out / "ckpt.pt", ema=False)[0].state_dict(), ckpt["G"])
     G2, _ = ig.build_models(cfg)
@@ -267,8 +275,7 @@ def test_cli_writes_run_directory_and_checkpoint_round_trips(tiny_data, tmp_path
         assert torch.equal(G(latent), G2.eval()(latent))
 
 
-def test_resume_is_exact_across_an_epoch_boundary_and_seeds_matter(tiny_data, tmp_path):
-    assert train_cli(tiny_data, "--max-steps", 4, "--out", tmp_path / "full").exit_code == 0
+def test_resume_is_exact_across_an_epoch_boundary_and_seeds_matter(tiny_data, straight, tmp_path):
     assert train_cli(tiny_data, "--max-steps", 2, "--out", tmp_path / "part").exit_code == 0
     g0, g0_again, g1 = (ig.build_run(ig.Config(seed=s), torch.device("cpu"))[0].state_dict() for s in (0, 0, 1))
     assert same_state(g0, g0_again) and not same_state(g0, g1)  # initial weights: the seed's and only the seed's
@@ -276,7 +283,7 @@ def test_resume_is_exact_across_an_epoch_boundary_and_seeds_matter(tiny_data, tm
         f.write('{"step": 3, "loss_d": 9}\n{"step": 4, "loss_d": 9}\n{"step": 5, "lo')
     res = train_cli(tiny_data, "--resume", tmp_path / "part" / "ckpt.pt", "--max-steps", 4)
     assert res.exit_code == 0 and "steps 2..4" in res.output
-    full, part = weights(tmp_path / "full" / "ckpt.pt"), weights(tmp_path / "part" / "ckpt.pt")
+    full, part = weights(straight), weights(tmp_path / "part" / "ckpt.pt")
     assert part["step"] == full["step"] == 4
     # no generator state (bytes that only a generator of the same device type can take back): the latents
     # are a function of (seed, step), so a checkpoint trained on CUDA resumes on a CPU
@@ -292,7 +299,7 @@ def test_resume_is_exact_across_an_epoch_boundary_and_seeds_matter(tiny_data, tm
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_ctrl_c_or_sigterm_saves_a_resumable_checkpoint(tiny_data, tmp_path, monkeypatch, sig):
+def test_ctrl_c_or_sigterm_saves_a_resumable_checkpoint(tiny_data, straight, tmp_path, monkeypatch, sig):
     """The signal during step 2 stops after it, saves, and prints a (shell-quoted) command that
     resumes; for Ctrl-C, resuming gives the weights of a straight run."""
     real_step = ig.train_step
@@ -305,7 +312,7 @@ def test_ctrl_c_or_sigterm_saves_a_resumable_checkpoint(tiny_data, tmp_path, mon
 
     monkeypatch.setattr(ig, "train_step", step_then_signal)
     run = tmp_path / "my run"
-    res = train_cli(tiny_data, "--max-steps", 3, "--out", run)
+    res = train_cli(tiny_data, "--max-steps", 4, "--out", run)
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert res.output.splitlines()[-1] == (
         f"Error: interrupted at step 2; checkpoint saved. Resume with: python infogan.py --resume '{run}/ckpt.pt'"
@@ -314,9 +321,8 @@ def test_ctrl_c_or_sigterm_saves_a_resumable_checkpoint(tiny_data, tmp_path, mon
     if sig == signal.SIGTERM:
         return
     monkeypatch.setattr(ig, "train_step", real_step)
-    assert train_cli(tiny_data, "--resume", run / "ckpt.pt").exit_code == 0
-    assert train_cli(tiny_data, "--max-steps", 3, "--out", tmp_path / "straight").exit_code == 0
-    assert same_state(weights(run / "ckpt.pt")["G"], weights(tmp_path / "straight" / "ckpt.pt")["G"])
+    assert train_cli(tiny_data, "--resume", run / "ckpt.pt").exit_code == 0  # to the stored --max-steps 4
+    assert same_state(weights(run / "ckpt.pt")["G"], weights(straight)["G"])
 
 
 @pytest.mark.parametrize(
