@@ -7,8 +7,8 @@ trunk frozen in the G step so its weight gradients are not computed, the random 
 the balance term's second view) plus the update of G_ema that the training loop does after every
 step. They run alternately in one process, --repeats times, and the median of the per-repeat ratios
 is printed as one JSON line per precision of the project step: the one `--precision auto` picks on
-this machine (bf16 where the CPU or GPU has it) and fp32, the path of CPUs without bf16 (one line
-when auto is fp32).
+this machine (bf16 on CUDA with bf16 and CPUs with AMX), fp32, the path of CPUs without AMX, and
+bf16 where the hardware has bf16 instructions that auto leaves unused (AVX512-BF16 without AMX).
 
     python benchmarks/throughput.py
     python benchmarks/throughput.py --batch-size 256 --repeats 7
@@ -79,7 +79,12 @@ def main(batch_size, steps, repeats, warmup):
     opt_gr = torch.optim.Adam([*Gr.parameters(), *Dr.q_parameters()], lr=cfg.lr_g, betas=betas)
     ref = lambda: reference_step(Gr, Dr, opt_gr, opt_dr, x, cfg)  # noqa: E731
     timed(ref, warmup)
-    for precision in dict.fromkeys([ig.resolve_precision(device, cfg.precision), "fp32"]):
+    # auto's pick, fp32, and bf16 where the hardware has bf16 instructions but auto does not pick them
+    native = {"cuda": torch.cuda.is_bf16_supported, "cpu": torch.ops.mkldnn._is_mkldnn_bf16_supported}.get(
+        device.type, lambda: False
+    )()
+    candidates = [ig.resolve_precision(device, cfg.precision), "fp32", *(["bf16"] if native else [])]
+    for precision in dict.fromkeys(candidates):
         torch.manual_seed(0)
         G, D = ig.build_models(cfg, device)
         opt_g, opt_d = ig.make_optimizers(G, D, cfg)
