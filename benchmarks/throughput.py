@@ -80,9 +80,10 @@ def main(batch_size, steps, repeats, warmup):
     ref = lambda: reference_step(Gr, Dr, opt_gr, opt_dr, x, cfg)  # noqa: E731
     timed(ref, warmup)
     # auto's pick, fp32, and bf16 where the hardware has bf16 instructions but auto does not pick them
-    native = {"cuda": torch.cuda.is_bf16_supported, "cpu": torch.ops.mkldnn._is_mkldnn_bf16_supported}.get(
-        device.type, lambda: False
-    )()
+    if device.type == "cuda":
+        native = torch.cuda.is_bf16_supported()
+    else:
+        native = device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
     candidates = [ig.resolve_precision(device, cfg.precision), "fp32", *(["bf16"] if native else [])]
     for precision in dict.fromkeys(candidates):
         torch.manual_seed(0)
