@@ -7,6 +7,8 @@ Figures (all from a pretrained MNIST classifier that ships in weights/, and MNIS
   coverage    how many distinct digits the codes' majorities cover (10 = no merged digits)
   q_accuracy  the paper's metric: Q's categorical prediction on the 10k real test images, Hungarian-
               matched to the labels (paper: 5% error, i.e. 0.95)
+  q_confusion Q's largest confusion there: the digit with the most test images in the code of another
+              (e.g. 126 of 1,028 test 7s with the 2s), where a code that draws crossed 7s as 2s starts
   fid         Frechet distance between the classifier's penultimate features of 10k generated and the
               10k test images; fid_floor is the same between 10k train and the 10k test images
   cont        per continuous code, the correlation of the code (swept over [-2, 2], all else fixed)
@@ -209,16 +211,34 @@ def code_report(conf):
 
 
 @torch.no_grad()
-def q_accuracy(D, cfg, x_test, y_test, batch=1000):
-    """The paper's metric: Q's first categorical code as a classifier of real digits, Hungarian-matched."""
-    k = cfg.cat[0]
+def q_confusion(D, cfg, x_test, y_test, batch=1000):
+    """(K, 10) counts of Q's first categorical code (its argmax) against the labels of real digits."""
     preds = []
     for i in range(0, len(x_test), batch):
         cat_logits, _, _ = ig.split_q(D.q(D.features(x_test[i : i + batch])), cfg)
         preds.append(cat_logits[0].argmax(1).cpu())
-    conf = np.zeros((k, 10), np.int64)
+    conf = np.zeros((cfg.cat[0], 10), np.int64)
     np.add.at(conf, (torch.cat(preds).numpy(), np.asarray(y_test)), 1)
-    return hungarian(conf)[1]
+    return conf
+
+
+def q_report(conf):
+    """From Q's (K, 10) confusion on real digits: q_accuracy, the paper's metric (Q as a classifier,
+    codes Hungarian-matched to digits), and Q's largest confusion: the digit with the most images
+    in a code matched to another digit, e.g. {"digit": 7, "as": 2, "count": 126, "of": 1028}."""
+    conf = np.asarray(conf)
+    mapping, accuracy = hungarian(conf)
+    wrong = conf.copy()
+    for c, d in mapping.items():
+        wrong[c, d] = 0  # the matched cells are the right answers
+    code, digit = np.unravel_index(wrong.argmax(), wrong.shape)  # K <= 10: every code has a digit
+    largest = {
+        "digit": int(digit),
+        "as": mapping[int(code)],
+        "count": int(wrong[code, digit]),
+        "of": int(conf[:, digit].sum()),
+    }
+    return round(accuracy, 4), largest
 
 
 @torch.no_grad()
@@ -293,7 +313,7 @@ def evaluate(G, D, cfg, clf, n=1000, seed=0, device="cpu", data_dir=ig.DEFAULT_D
         return res
     x_test, y_test = ig.load_mnist(data_dir, "test")
     x_test = ig.to_tanh_range(x_test, device)
-    res["q_accuracy"] = round(q_accuracy(D, cfg, x_test, y_test), 4)
+    res["q_accuracy"], res["q_confusion"] = q_report(q_confusion(D, cfg, x_test, y_test))
     # FID on 10k generated images (uniform codes, as in training) vs the 10k test images
     g = torch.Generator().manual_seed(seed + 1)
     latent, _, _ = ig.sample_latent(n_fid, cfg, generator=g)
@@ -337,6 +357,8 @@ def summary(res):
     if "fid" in res:
         fid = f"FID {res['fid']:.3f} (train-vs-test floor {res['fid_floor']:.3f})"
         lines.append(f"q_accuracy {res['q_accuracy']:.4f} (paper: 0.95), {fid}")
+        qc = res["q_confusion"]
+        lines.append(f"Q's largest confusion: {qc['count']:,} of {qc['of']:,} test {qc['digit']}s with the {qc['as']}s")
         lines += describe_cont(res["cont"])
     return lines
 

@@ -39,6 +39,19 @@ def test_code_report_flags_merged_digits():
     assert rep["agreement"] < 0.91
 
 
+def test_q_report_names_the_largest_confusion():
+    perm = np.random.default_rng(1).permutation(10)  # code perm[d] holds digit d
+    conf = np.zeros((10, 10), int)
+    conf[perm, np.arange(10)] = 100
+    conf[perm[2], 7], conf[perm[7], 7] = 30, 70  # 30 of the 100 7s sit in the 2s' code
+    conf[perm[9], 4], conf[perm[4], 4] = 10, 90
+    accuracy, largest = ev.q_report(conf)
+    assert accuracy == 0.96 and largest == {"digit": 7, "as": 2, "count": 30, "of": 100}
+    # two codes for ten digits: the images of a digit matched to no code count as confusions too
+    accuracy, largest = ev.q_report([[50, 40, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 10, 0, 0, 0, 0, 0, 0, 0]])
+    assert accuracy == 0.6 and largest == {"digit": 1, "as": 0, "count": 40, "of": 40}
+
+
 def test_frechet_distance_zero_for_same_set_and_grows_with_shift():
     f = np.random.default_rng(0).normal(size=(2000, 16))
     assert abs(ev.frechet_distance(f, f)) < 1e-6
@@ -131,6 +144,10 @@ def test_every_figure_on_the_tiny_checkpoint(tiny_data, tiny_ckpt):
     G, D, cfg, _ = ig.load_checkpoint(tiny_ckpt)
     res = ev.evaluate(G, D, cfg, ev.load_classifier(), n=20, data_dir=tiny_data, n_fid=500)
     assert len(res["purity"]) == 10 and 1 <= res["coverage"] <= 10 and 0 < res["q_accuracy"] <= 1
+    qc = res["q_confusion"]  # the digit's count of test images, in one line of the summary
+    assert qc["of"] == (ig.load_mnist(tiny_data, "test")[1] == qc["digit"]).sum() >= qc["count"]
+    line = f"Q's largest confusion: {qc['count']} of {qc['of']} test {qc['digit']}s with the {qc['as']}s"
+    assert line in ev.summary(res)
     assert sorted(res["mapping"]) == [str(i) for i in range(10)] and len(set(res["mapping"].values())) == 10
     assert set(res["cont"]) == {"c1", "c2"} and set(res["cont"]["c1"]) == {"slant", "width", "ink"}
     assert res["fid"] > 10 * res["fid_floor"] > 0  # 3 steps of training are far from the data
