@@ -41,6 +41,7 @@ epochs by default (--epochs 50 is the paper's length).
 """
 
 import copy
+import functools
 import gzip
 import json
 import math
@@ -97,7 +98,7 @@ class Config:
     # how and where the run goes
     seed: int = 0  # seeds weights, latents, warps and batch order
     device: str = "auto"  # auto: cuda, then mps, then cpu
-    precision: str = "auto"  # auto: bf16 autocast where it is faster (CUDA with bf16, CPUs with AMX), else fp32
+    precision: str = "auto"  # auto: bf16 autocast where it is the faster path, else fp32 (resolve_precision)
     data_dir: str = str(DEFAULT_DATA_DIR)  # folder with the MNIST IDX .gz files
     log_every: int = 100  # steps between lines of metrics.jsonl
     sample_every: int = 0  # steps between sample grids (0: one per epoch)
@@ -309,23 +310,54 @@ def pick_device(name="auto"):
     return dev
 
 
-def cpu_bf16_is_fast():
-    """Whether bf16 outruns fp32 on this CPU: only with AMX tiles that the OS lets us use (torch's
-    _init_amx asks it). The default step ran 2.16x the plain fp32 step with AMX, but 0.78x our own
-    fp32 step on AVX512-BF16 alone, and oneDNN emulates bf16 on CPUs with neither (docs/results.md)."""
-    init_amx = getattr(torch._C._cpu, "_init_amx", None)  # private: if a later torch drops it, fp32
-    return torch.ops.mkldnn._is_mkldnn_bf16_supported() and init_amx is not None and bool(init_amx())
+def cpu_features():
+    """(bf16, amx) of this CPU: whether oneDNN has native bf16 kernels here, and whether the OS grants
+    AMX tiles. torch asks the OS for AMX through a private call; a torch without it counts as no AMX."""
+    init_amx = getattr(torch._C._cpu, "_init_amx", None)
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()), init_amx is not None and bool(init_amx())
+
+
+@functools.cache
+def cpu_bf16_speedup(batch=64, rounds=3):
+    """Time of our training step in fp32 over its time in bf16, measured here (about a second): the
+    bf16 instructions alone do not say which is faster. The same instructions (AVX512-BF16, no AMX) ran
+    the step at 0.78x fp32 on an Intel Xeon and at 1.86x on an AMD Zen 4 (docs/results.md)."""
+    cfg = Config(batch_size=batch)
+    with torch.random.fork_rng():  # the run's own seeding is untouched
+        torch.manual_seed(0)
+        G, D = build_models(cfg)
+        opt_g, opt_d = make_optimizers(G, D, cfg)
+        x, gen = torch.rand(batch, 1, 28, 28) * 2 - 1, torch.Generator().manual_seed(0)
+        best = {"fp32": math.inf, "bf16": math.inf}
+        for r in range(rounds + 1):  # alternating, so both see the same machine; round 0 warms up
+            for precision in best:
+                t0 = time.perf_counter()
+                train_step(G, D, opt_g, opt_d, x, cfg, gen, precision)
+                if r:
+                    best[precision] = min(best[precision], time.perf_counter() - t0)
+    return best["fp32"] / best["bf16"]
 
 
 def resolve_precision(device, precision):
-    """'auto' -> bf16 where it is faster than fp32 (CUDA with bf16, CPUs with AMX), else fp32."""
+    """(precision, why): 'auto' becomes bf16 where it is the faster path, else fp32.
+    CUDA: bf16 where it is native (compute capability 8.0 or newer; older GPUs emulate it).
+    CPU: fp32 without bf16 instructions, bf16 with AMX, and in between whichever measures faster.
+    MPS: fp32 (not measured with bf16)."""
     if precision != "auto":
-        return precision
+        return precision, f"--precision {precision}"
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        major, minor = torch.cuda.get_device_capability(device)
+        native = "native" if major >= 8 else "emulated"
+        return ("bf16" if major >= 8 else "fp32"), f"auto: bf16 is {native} on compute capability {major}.{minor}"
     if device.type == "cpu":
-        return "bf16" if cpu_bf16_is_fast() else "fp32"
-    return "fp32"
+        bf16, amx = cpu_features()
+        if not bf16:
+            return "fp32", "auto: this CPU has no bf16 instructions"
+        if amx:
+            return "bf16", "auto: this CPU has AMX"
+        speedup = cpu_bf16_speedup()
+        return ("bf16" if speedup >= 1.15 else "fp32"), f"auto: the step measured {speedup:.2f}x as fast in bf16 here"
+    return "fp32", "auto: fp32 on MPS"
 
 
 def autocast(device, precision):
@@ -666,7 +698,7 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     hook(step, G, D, G_ema), if given, runs after every step (benchmarks evaluate from it; G_ema
     needs refresh_bn before it draws). Returns (G, D, G_ema, final step)."""
     out_dir, device = Path(out_dir), pick_device(cfg.device)
-    precision = resolve_precision(device, cfg.precision)
+    precision, why = resolve_precision(device, cfg.precision)
     data = to_tanh_range(load_mnist(cfg.data_dir, "train")[0], device)  # (60000, 1, 28, 28), once, on the device
     n, bs = len(data), cfg.batch_size
     steps_per_epoch = n // bs  # the last partial batch is dropped
@@ -677,9 +709,12 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     gen = torch.Generator(device)  # latents and warps, reseeded every step (step_seed)
     lock = lock_run_dir(out_dir)  # only now: a start that fails above leaves no directory behind
     (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-    echo(f"device {device} ({precision}), {steps_per_epoch} steps/epoch, steps {step}..{total}, run dir {out_dir}")
-    if precision == "bf16" and device.type == "cpu" and not cpu_bf16_is_fast():
-        echo("warning: this CPU has no AMX; bf16 steps run slower than fp32 here (auto picks fp32)", err=True)
+    echo(
+        f"device {device}, {precision} ({why}), {steps_per_epoch} steps/epoch, steps {step}..{total}, run dir {out_dir}"
+    )
+    auto, auto_why = resolve_precision(device, "auto") if cfg.precision != "auto" else (precision, why)
+    if auto != precision:
+        echo(f"warning: {precision} is the slower path here; --precision auto picks {auto} ({auto_why})", err=True)
     nl = "\n" if progress and sys.stderr.isatty() else ""  # log lines start below a live progress bar
     sums, n_sum, t_log = {}, 0, time.perf_counter()
     with lock, StopFlag() as stop, open_metrics(out_dir, step) as metrics:
@@ -790,7 +825,7 @@ PRECISION, CAT = click.Choice(["auto", "bf16", "fp32"]), ",".join(map(str, C.cat
 @click.option("--lr-d", type=RATE, default=C.lr_d, help="Adam rate for D (paper: 2e-4).")
 @click.option("--seed", type=SEED, default=C.seed, help="Seeds weights, codes, warps, batches.")
 @click.option("--device", default=C.device, help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
-@click.option("--precision", type=PRECISION, default=C.precision, help="auto: bf16 where it is faster (CUDA, AMX).")
+@click.option("--precision", type=PRECISION, default=C.precision, help="auto: bf16 where it is the faster path.")
 @click.option("--out", type=DIR, help="Run directory [default: runs/<date-time>].")
 @click.option("--resume", type=FILE, help="Continue from this ckpt.pt (in its directory unless --out).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=C.data_dir, help="Folder of the MNIST IDX files.")

@@ -7,8 +7,7 @@ trunk frozen in the G step so its weight gradients are not computed, the random 
 the balance term's second view) plus the update of G_ema that the training loop does after every
 step. They run alternately in one process, --repeats times, and the median of the per-repeat ratios
 is printed as one JSON line per precision of the project step: the one `--precision auto` picks on
-this machine (bf16 on CUDA with bf16 and CPUs with AMX), fp32, the path of CPUs without AMX, and
-bf16 where the hardware has bf16 instructions that auto leaves unused (AVX512-BF16 without AMX).
+this machine (infogan.resolve_precision), fp32, and bf16 where the hardware has bf16 instructions.
 
     python benchmarks/throughput.py
     python benchmarks/throughput.py --batch-size 256 --repeats 7
@@ -81,10 +80,10 @@ def main(batch_size, steps, repeats, warmup):
     timed(ref, warmup)
     # auto's pick, fp32, and bf16 where the hardware has bf16 instructions but auto does not pick them
     if device.type == "cuda":
-        native = torch.cuda.is_bf16_supported()
+        native = torch.cuda.get_device_capability(device)[0] >= 8
     else:
-        native = device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    candidates = [ig.resolve_precision(device, cfg.precision), "fp32", *(["bf16"] if native else [])]
+        native = device.type == "cpu" and ig.cpu_features()[0]
+    candidates = [ig.resolve_precision(device, cfg.precision)[0], "fp32", *(["bf16"] if native else [])]
     for precision in dict.fromkeys(candidates):
         torch.manual_seed(0)
         G, D = ig.build_models(cfg, device)

@@ -451,28 +451,41 @@ def test_a_run_directory_belongs_to_one_run(tiny_data, tiny_ckpt, tmp_path, monk
 
 
 @pytest.mark.parametrize(
-    "native, amx, auto",
-    [(True, True, "bf16"), (True, False, "fp32"), (False, False, "fp32"), (False, True, "fp32"), (True, None, "fp32")],
+    "bf16, amx, speedup, auto",
+    [(False, False, 2.0, "fp32"), (True, True, 0.5, "bf16"), (True, False, 1.86, "bf16"), (True, False, 0.78, "fp32")],
 )
-def test_auto_precision_on_cpu_is_bf16_only_with_amx(monkeypatch, native, amx, auto):
-    # AVX512-BF16 without AMX ran our step at 0.78x fp32 (docs/results.md); None: a torch without _init_amx
-    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native)
-    if amx is None:
-        monkeypatch.delattr(torch._C._cpu, "_init_amx", raising=False)
-    else:
-        monkeypatch.setattr(torch._C._cpu, "_init_amx", lambda: amx, raising=False)
+def test_auto_precision_on_cpu_follows_the_instructions_then_the_clock(monkeypatch, bf16, amx, speedup, auto):
+    monkeypatch.setattr(ig, "cpu_features", lambda: (bf16, amx))
+    monkeypatch.setattr(ig, "cpu_bf16_speedup", lambda: speedup)
     cpu = torch.device("cpu")
-    assert ig.resolve_precision(cpu, "auto") == auto
-    assert ig.resolve_precision(cpu, "bf16") == "bf16" and ig.resolve_precision(cpu, "fp32") == "fp32"
+    precision, why = ig.resolve_precision(cpu, "auto")
+    assert precision == auto and why.startswith("auto: ")
+    assert (f"{speedup:.2f}x" in why) == (bf16 and not amx)  # the clock decides only between the two
+    assert ig.resolve_precision(cpu, "fp32") == ("fp32", "--precision fp32")
 
 
-@pytest.mark.parametrize("native", [True, False])
-def test_bf16_without_amx_says_so(tiny_data, tmp_path, monkeypatch, native):
-    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native)
-    monkeypatch.setattr(torch._C._cpu, "_init_amx", lambda: False, raising=False)
+def test_cpu_bf16_speedup_is_a_positive_ratio_and_leaves_the_rng_alone():
+    before = torch.random.get_rng_state()
+    assert 0 < ig.cpu_bf16_speedup.__wrapped__(batch=8, rounds=1) < 100
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
+@pytest.mark.parametrize("capability, auto", [((9, 0), "bf16"), ((8, 0), "bf16"), ((7, 5), "fp32")])
+def test_auto_precision_on_cuda_is_bf16_where_native(monkeypatch, capability, auto):
+    asked = []
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda dev=None: asked.append(dev) or capability)
+    dev = torch.device("cuda:1")
+    precision, why = ig.resolve_precision(dev, "auto")
+    assert precision == auto and f"{capability[0]}.{capability[1]}" in why and asked == [dev]
+
+
+def test_an_explicit_precision_that_auto_would_not_pick_warns(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(ig, "cpu_features", lambda: (True, False))
+    monkeypatch.setattr(ig, "cpu_bf16_speedup", lambda: 0.78)
     losses = {k: torch.zeros(()) for k in ("loss_d", "loss_g", "info", "ce", "nll", "bal")}
     monkeypatch.setattr(ig, "train_step", lambda *a, **k: losses)  # no real step: only the start is tested
     res = train_cli(tiny_data, "--max-steps", 1, "--out", tmp_path / "r", "--precision", "bf16")
-    assert res.exit_code == 0 and "warning: this CPU has no AMX; bf16 steps run slower than fp32" in res.output
+    assert res.exit_code == 0 and "warning: bf16 is the slower path here; --precision auto picks fp32" in res.output
     res = train_cli(tiny_data, "--max-steps", 1, "--out", tmp_path / "r2", "--precision", "auto")
-    assert res.exit_code == 0 and "warning" not in res.output and "(fp32)" in res.output
+    assert res.exit_code == 0 and "warning" not in res.output
+    assert "fp32 (auto: the step measured 0.78x as fast in bf16 here)" in res.output
