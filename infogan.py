@@ -360,6 +360,28 @@ def resolve_precision(device, precision):
     return "fp32", "auto: fp32 on MPS"
 
 
+def synchronize(device):
+    """Wait for the device's queued work, so a clock read after it counts that work (GPUs run async)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def check_warp_backward(device):
+    """Training differentiates through grid_sample (the warp). Some torch builds have no backward
+    kernel for it on MPS; find out with one tiny call, before any data is read, not at the first step."""
+    try:
+        x = torch.zeros(1, 1, 4, 4, device=device, requires_grad=True)
+        grid = torch.zeros(1, 4, 4, 2, device=device)
+        F.grid_sample(x, grid, align_corners=False).sum().backward()
+    except (NotImplementedError, RuntimeError) as e:
+        reason = str(e).strip().splitlines()[0][:100] if str(e).strip() else type(e).__name__
+        raise click.ClickException(
+            f"this torch cannot train on {device.type}: grid_sample's backward failed ({reason}); use --device cpu"
+        ) from None
+
+
 def autocast(device, precision):
     """A bf16 autocast context for 'bf16', a no-op for 'fp32'."""
     return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
@@ -545,8 +567,7 @@ def ema_update(G_ema, G, decay, step):
     """G_ema <- β G_ema + (1 - β) G over the weights, β = min(decay, (1 + step) / (10 + step)), so
     the average forgets the random initial weights within the first few hundred steps."""
     beta = min(decay, (1 + step) / (10 + step))
-    for pe, p in zip(G_ema.parameters(), G.parameters()):
-        pe.lerp_(p, 1 - beta)
+    torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1 - beta)  # one op, not one per tensor
 
 
 @torch.no_grad()
@@ -577,7 +598,9 @@ def data_permutation(seed, epoch, n, device):
 def step_seed(seed, step):
     """The seed of one step's latents and warps. Reseeding the device's generator every step makes them
     a pure function of (seed, step): a checkpoint holds no generator state, which differs between
-    devices (a CUDA generator's cannot be restored into a CPU one), and resumes exactly anywhere."""
+    devices (a CUDA generator's cannot be restored into a CPU one). A resume on the same device type
+    and thread count continues bit-for-bit on a CPU; on CUDA, grid_sample's backward adds with atomics,
+    so only up to rounding. On another device type it continues, but the same seed draws other numbers."""
     return (seed * 2**32 + step + 1) % 2**63
 
 
@@ -676,7 +699,7 @@ def build_run(cfg, device, ckpt=None):
     """Fresh models and optimisers for `cfg`, or those of the checkpoint dict `ckpt`.
     Returns (G, G_ema, D, opt_g, opt_d, step, train_seconds)."""
     # seeding: weights from the global RNG; batches from (seed, epoch) and latents and warps from (seed, step),
-    # in train(), so a checkpoint needs no RNG state and resumes exactly, on any device
+    # in train(), so a checkpoint needs no RNG state and resumes on any device (step_seed)
     torch.manual_seed(cfg.seed)
     G, D = build_models(cfg, device)
     G_ema = copy.deepcopy(G).requires_grad_(False)
@@ -698,6 +721,10 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     hook(step, G, D, G_ema), if given, runs after every step (benchmarks evaluate from it; G_ema
     needs refresh_bn before it draws). Returns (G, D, G_ema, final step)."""
     out_dir, device = Path(out_dir), pick_device(cfg.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # cuda:N: kernels and handles that use the current device use N
+    if device.type != "cpu":
+        check_warp_backward(device)
     precision, why = resolve_precision(device, cfg.precision)
     data = to_tanh_range(load_mnist(cfg.data_dir, "train")[0], device)  # (60000, 1, 28, 28), once, on the device
     n, bs = len(data), cfg.batch_size

@@ -33,7 +33,7 @@ def reference_step(G, D, opt_g, opt_d, x_real, cfg):
     """A plain fp32 InfoGAN step, the way most implementations write it."""
     B = x_real.shape[0]
     latent, cat_idx, cont = ig.sample_latent(B, cfg, x_real.device)
-    ones, zeros = torch.ones(B), torch.zeros(B)
+    ones, zeros = torch.ones(B, device=x_real.device), torch.zeros(B, device=x_real.device)
     x_fake = G(latent)
     logit_real, _ = D(x_real)
     logit_fake, _ = D(x_fake.detach())
@@ -51,10 +51,13 @@ def reference_step(G, D, opt_g, opt_d, x_real, cfg):
     opt_g.step()
 
 
-def timed(fn, steps):
+def timed(fn, steps, device):
+    """Seconds for `steps` calls of fn, counting the device's queued work (a GPU runs ahead of the host)."""
+    ig.synchronize(device)
     t = time.perf_counter()
     for _ in range(steps):
         fn()
+    ig.synchronize(device)
     return time.perf_counter() - t
 
 
@@ -63,11 +66,12 @@ def timed(fn, steps):
 @click.option("--steps", type=click.IntRange(min=1), default=20, help="Timed steps per side per repeat.")
 @click.option("--repeats", type=click.IntRange(min=1), default=5, help="Alternations of reference and project.")
 @click.option("--warmup", type=click.IntRange(min=0), default=5, help="Untimed steps per side first.")
-def main(batch_size, steps, repeats, warmup):
+@click.option("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
+def main(batch_size, steps, repeats, warmup, device):
     """Print {ref_img_s, ours_img_s, ratio} for the default training step on this machine, auto and fp32."""
     cfg = ig.Config()
     bs = batch_size or cfg.batch_size
-    device = ig.pick_device(cfg.device)
+    device = ig.pick_device(device)
     x = torch.rand(bs, 1, 28, 28, device=device) * 2 - 1
 
     torch.manual_seed(0)
@@ -77,7 +81,7 @@ def main(batch_size, steps, repeats, warmup):
     opt_dr = torch.optim.Adam(Dr.d_parameters(), lr=cfg.lr_d, betas=betas)
     opt_gr = torch.optim.Adam([*Gr.parameters(), *Dr.q_parameters()], lr=cfg.lr_g, betas=betas)
     ref = lambda: reference_step(Gr, Dr, opt_gr, opt_dr, x, cfg)  # noqa: E731
-    timed(ref, warmup)
+    timed(ref, warmup, device)
     # auto's pick, fp32, and bf16 where the hardware has bf16 instructions but auto does not pick them
     if device.type == "cuda":
         native = torch.cuda.get_device_capability(device)[0] >= 8
@@ -94,10 +98,10 @@ def main(batch_size, steps, repeats, warmup):
             ig.train_step(G, D, opt_g, opt_d, x, cfg, None, precision)  # noqa: B023 (called inside this loop)
             ig.ema_update(G_ema, G, cfg.ema, step=1000)  # noqa: B023
 
-        timed(ours, warmup)
+        timed(ours, warmup, device)
         ratios, ref_ips, our_ips = [], [], []
         for _ in range(repeats):
-            tr, to = timed(ref, steps), timed(ours, steps)
+            tr, to = timed(ref, steps, device), timed(ours, steps, device)
             ref_ips.append(bs * steps / tr)
             our_ips.append(bs * steps / to)
             ratios.append(tr / to)

@@ -489,3 +489,42 @@ def test_an_explicit_precision_that_auto_would_not_pick_warns(tiny_data, tmp_pat
     res = train_cli(tiny_data, "--max-steps", 1, "--out", tmp_path / "r2", "--precision", "auto")
     assert res.exit_code == 0 and "warning" not in res.output
     assert "fp32 (auto: the step measured 0.78x as fast in bf16 here)" in res.output
+
+
+# -----------------------------------------------------------------------------
+# Other devices, with the device queries faked (no GPU here)
+
+
+def test_mps_without_a_grid_sample_backward_stops_at_once_naming_device_cpu(monkeypatch, tiny_data, tmp_path):
+    ig.check_warp_backward(torch.device("cpu"))  # the real kernel: no error
+    missing = NotImplementedError("Could not run 'aten::grid_sampler_2d_backward' with arguments from 'MPS'")
+    monkeypatch.setattr(ig.F, "grid_sample", lambda *a, **k: (_ for _ in ()).throw(missing))
+    with pytest.raises(ig.click.ClickException, match=r"grid_sample's backward failed .*; use --device cpu$"):
+        ig.check_warp_backward(torch.device("cpu"))
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    args = ["--max-steps", "1", "--out", str(tmp_path / "r"), "--data-dir", str(tiny_data), "--batch-size", "8"]
+    res = CliRunner().invoke(ig.main, args)  # auto picks the (fake) MPS
+    assert res.exit_code == 1 and res.output.count("\n") == 1 and res.output.endswith("use --device cpu\n")
+    assert not (tmp_path / "r").exists()  # stopped before the run directory was made
+
+
+def test_a_cuda_saved_checkpoint_loads_on_a_cpu_only_machine(tiny_ckpt, tmp_path, monkeypatch):
+    state = torch.load(tiny_ckpt, weights_only=True)
+    with monkeypatch.context() as m:  # what torch.save writes for tensors that live on cuda:0
+        m.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        ig.save_checkpoint(tmp_path / "ckpt.pt", state)
+    with pytest.raises(RuntimeError, match="CUDA"):  # the tags are real: a plain load wants a GPU
+        torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    G, _, cfg, _ = ig.load_checkpoint(tmp_path / "ckpt.pt")
+    assert next(G.parameters()).device.type == "cpu" and cfg.cat == (10, 3)
+
+
+def test_throughput_timing_waits_for_the_cuda_queue(monkeypatch):
+    sys.path.insert(0, str(ig.HERE / "benchmarks"))
+    import throughput
+
+    calls = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda dev=None: calls.append(("sync", dev)))
+    dev = torch.device("cuda:1")
+    throughput.timed(lambda: calls.append("step"), 2, dev)
+    assert calls == [("sync", dev), "step", "step", ("sync", dev)]
