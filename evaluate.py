@@ -370,7 +370,7 @@ def summary(res):
 # fmt: off
 @click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.argument("ckpt", type=ig.FILE, required=False)
-@click.option("--n", type=click.IntRange(min=10), default=1000, help="Generated images per categorical value.")
+@click.option("--n", type=click.IntRange(10, 100_000), default=1000, help="Generated images per categorical value.")
 @click.option("--seed", type=ig.SEED, default=0, help="Seeds every draw, so the evaluation reproduces.")
 @click.option("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--json", "json_file", type=ig.FILE, help="Append the JSON line to this file.")
@@ -393,10 +393,15 @@ def main(ckpt, n, seed, device, json_file, min_agreement, quick, raw_g, classifi
     """
     if json_file is not None and not (json_file.parent.is_dir() and os.access(json_file.parent, os.W_OK)):
         raise click.ClickException(f"--json {json_file}: its directory does not exist or is not writable")
+    exists = json_file is not None and json_file.exists()  # checked now, not after the whole evaluation
+    if exists and (not json_file.is_file() or not os.access(json_file, os.R_OK | os.W_OK)):
+        raise click.ClickException(f"--json {json_file}: not a regular file this user can read and write")
     dev = ig.pick_device(device)
     if ckpt is None:
         ckpt = find_latest_checkpoint()
         click.echo(f"evaluating {ckpt} (the most recent run under runs/)")
+    if json_file is not None and json_file.exists() and json_file.samefile(ckpt):
+        raise click.ClickException(f"--json {json_file}: that is the checkpoint; name another file")
     G, D, cfg, meta = ig.load_checkpoint(ckpt, dev, ema=not raw_g)
     clf = load_classifier(classifier, dev)
     t0 = time.perf_counter()
@@ -415,9 +420,9 @@ def main(ckpt, n, seed, device, json_file, min_agreement, quick, raw_g, classifi
         click.echo(line)
     line = json.dumps(res)
     click.echo(line)
-    if json_file is not None:
-        with open(json_file, "a") as f:
-            f.write(line + "\n")
+    if json_file is not None:  # appended by rewriting: a failed write leaves the file as it was
+        before = json_file.read_text() if json_file.exists() else ""
+        ig.write_atomic(json_file, lambda tmp: tmp.write_text(before + line + "\n"))
     if min_agreement is not None and res["agreement"] < min_agreement:
         raise click.ClickException(f"agreement {res['agreement']:.4f} is below --min-agreement {min_agreement}")
 

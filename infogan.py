@@ -40,6 +40,7 @@ by `info`; the balance term; images are drawn from G_ema, a running average of G
 epochs by default (--epochs 50 is the paper's length).
 """
 
+import contextlib
 import copy
 import functools
 import gzip
@@ -47,11 +48,11 @@ import json
 import math
 import os
 import shlex
+import shutil
 import signal
 import sys
 import time
 import zlib
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -104,7 +105,9 @@ class Config:
     sample_every: int = 0  # steps between sample grids (0: one per epoch)
 
     def __post_init__(self):
-        self.cat = tuple(int(k) for k in self.cat)  # JSON and checkpoints turn tuples into lists
+        if not isinstance(self.cat, list | tuple) or not all(isinstance(k, int) for k in self.cat):
+            raise ValueError(f"cat {self.cat!r} is not a list of integers")
+        self.cat = tuple(self.cat)  # JSON and checkpoints turn tuples into lists
 
     @property
     def n_latent(self):
@@ -115,6 +118,41 @@ class Config:
     def n_q(self):
         """Q's outputs: logits for every categorical code, a mean (and a log σ) per continuous code."""
         return sum(self.cat) + self.n_cont * (2 if self.learn_std else 1)
+
+
+# What a setting may be, from the command line or from a checkpoint's config: (lowest, highest).
+# The caps keep a typo (--n-cont 100000000000) from becoming an allocator error deep inside torch.
+LIMITS = {
+    "epochs": (1, 100_000), "max_steps": (0, 10**12), "batch_size": (2, 60_000), "n_cont": (0, 100),
+    "n_noise": (0, 10_000), "noise_scale": (0, 100), "lambda_cat": (0, 1e6), "lambda_cont": (0, 1e6),
+    "lambda_bal": (0, 1e6), "bal_marginal": (0, 1e6), "shift": (0, 28), "rotate": (0, 360), "zoom": (0, 0.99),
+    "lr_g": (1e-12, 1e3), "lr_d": (1e-12, 1e3), "beta1": (0, 0.9999), "beta2": (0, 0.9999), "ema": (0, 1),
+    "seed": (0, 2**32 - 1), "log_every": (1, 10**12), "sample_every": (0, 10**12),
+}  # fmt: skip
+MAX_CAT_VALUES, MAX_CAT_CODES = 1000, 10  # values of one categorical code; categorical codes
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def config_problem(cfg):
+    """What is wrong with a Config's values (types and LIMITS), in a few words, or None."""
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        if f.type is bool and not isinstance(v, bool):
+            return f"{f.name} is {v!r}, not true or false"
+        if f.type is str and not isinstance(v, str):
+            return f"{f.name} is {v!r}, not a string"
+        if f.type in (int, float):
+            number = isinstance(v, int | float) and not isinstance(v, bool) and (f.type is float or isinstance(v, int))
+            if not number or not math.isfinite(v):
+                return f"{f.name} is {v!r}, not a finite {f.type.__name__}"
+            lo, hi = LIMITS[f.name]
+            if not lo <= v <= hi:
+                return f"{f.name} {v} is outside {lo}..{hi}"
+    if len(cfg.cat) > MAX_CAT_CODES or not all(2 <= k <= MAX_CAT_VALUES for k in cfg.cat):
+        return f"cat {cfg.cat}: at most {MAX_CAT_CODES} codes of 2..{MAX_CAT_VALUES} values each"
+    if cfg.precision not in PRECISIONS:
+        return f"precision {cfg.precision!r} is not one of {', '.join(PRECISIONS)}"
+    return None
 
 
 # -----------------------------------------------------------------------------
@@ -280,6 +318,8 @@ def load_mnist(data_dir=DEFAULT_DATA_DIR, split="train"):
     labels = read_idx(data_dir / f"{prefix}-labels-idx1-ubyte.gz", 0x801, 1).astype(np.int64)
     if images.shape[1:] != (28, 28) or len(images) != len(labels):
         raise click.ClickException(f"{data_dir}: {prefix} images {images.shape} do not fit labels {labels.shape}")
+    if len(labels) and labels.max() > 9:
+        raise click.ClickException(f"{data_dir}: {prefix} labels hold {labels.max()}; digits are 0..9")
     return images, labels
 
 
@@ -384,7 +424,7 @@ def check_warp_backward(device):
 
 def autocast(device, precision):
     """A bf16 autocast context for 'bf16', a no-op for 'fp32'."""
-    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
 
 
 def weight_layout(device):
@@ -400,12 +440,23 @@ def build_models(cfg, device="cpu"):
     return G, D
 
 
-def save_checkpoint(path, state):
-    """torch.save to a temp file beside `path`, then rename: a reader never sees half a file."""
+def write_atomic(path, write):
+    """write(tmp) to a temp file beside `path`, then rename it to `path`: a reader never sees half a
+    file, and a failed write (a full disk) leaves what was there and no temp file, with a one-line error."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:  # torch.save reports a failed write as a RuntimeError
+        tmp.unlink(missing_ok=True)
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0][:100]
+        raise click.ClickException(f"cannot write {path}: {reason}") from None
+
+
+def save_checkpoint(path, state):
+    """torch.save, atomically (write_atomic)."""
+    write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 def read_checkpoint(path):
@@ -424,7 +475,34 @@ def read_checkpoint(path):
     stored, names = ckpt.get("config"), {f.name for f in fields(Config)}
     if not isinstance(stored, dict) or set(stored) != names:
         raise click.ClickException(f"{path}: its config does not match this version of infogan.py")
-    return Config(**stored), ckpt
+    try:
+        cfg = Config(**stored)
+    except ValueError as e:
+        raise click.ClickException(f"{path}: its config is invalid ({e})") from None
+    problem = config_problem(cfg) or step_problem(ckpt)
+    if problem:
+        raise click.ClickException(f"{path}: its config is invalid ({problem})")
+    return cfg, ckpt
+
+
+def step_problem(ckpt):
+    step, seconds = ckpt.get("step"), ckpt.get("train_seconds")
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        return f"step is {step!r}, not a count of steps"
+    if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds < 0:
+        return f"train_seconds is {seconds!r}, not a number of seconds"
+    return None
+
+
+def weights_problem(state):
+    """Why a state dict's floating tensors cannot be trained or drawn from (not float32, or not finite), or None."""
+    for name, t in state.items():
+        if isinstance(t, torch.Tensor) and t.is_floating_point():
+            if t.dtype != torch.float32:
+                return f"{name} is {t.dtype}, not float32"
+            if not torch.isfinite(t).all():
+                return f"{name} is not finite"
+    return None
 
 
 def load_checkpoint(path, device="cpu", ema=True):
@@ -436,8 +514,11 @@ def load_checkpoint(path, device="cpu", ema=True):
     try:
         G.load_state_dict(ckpt["G_ema"] if ema else ckpt["G"], assign=True)
         D.load_state_dict(ckpt["D"], assign=True)
-    except (KeyError, RuntimeError) as e:
+    except (KeyError, RuntimeError, TypeError, AttributeError) as e:
         raise click.ClickException(f"{path}: weights do not fit its config ({str(e).splitlines()[0][:120]})") from None
+    problem = weights_problem(G.state_dict()) or weights_problem(D.state_dict())
+    if problem:
+        raise click.ClickException(f"{path}: its weights are unusable ({problem})")
     G, D = (m.to(device, memory_format=weight_layout(device)) for m in (G, D))
     return G.eval(), D.eval(), cfg, ckpt
 
@@ -461,10 +542,12 @@ def grid_array(images, nrow):
 
 
 def save_grid(images, path, nrow):
-    """Save (N, 1, 28, 28) images in [-1, 1] as one PNG grid with `nrow` images per row."""
+    """Save (N, 1, 28, 28) images in [-1, 1] as one image grid with `nrow` images per row, atomically;
+    the format follows the file's extension."""
     from PIL import Image
 
-    Image.fromarray(grid_array(images, nrow)).save(path)
+    fmt = Image.registered_extensions()[Path(path).suffix.lower()]
+    write_atomic(path, lambda tmp: Image.fromarray(grid_array(images, nrow)).save(tmp, format=fmt))
 
 
 def progress_grid_latent(cfg, n_cols=10, seed=0):
@@ -639,7 +722,32 @@ def lock_run_dir(out_dir):
         pass
     except OSError:
         raise click.ClickException(f"another run is writing to {out_dir}") from None
+    for orphan in out_dir.glob(".ckpt.pt.*.tmp"):  # a save cut short by a kill; ours now: we hold the lock
+        orphan.unlink(missing_ok=True)
     return lock
+
+
+@contextlib.contextmanager
+def run_files(out_dir):
+    """Around a run's writes: a file that cannot be written (a full disk) is a one-line error, and a run
+    that fails before its first checkpoint leaves nothing behind (discard_run_files)."""
+    try:
+        yield
+    except OSError as e:
+        raise click.ClickException(f"cannot write to {out_dir}: {e.strerror or e}") from None
+    finally:
+        if not (out_dir / "ckpt.pt").exists():
+            discard_run_files(out_dir)
+
+
+def discard_run_files(out_dir):
+    """Remove what a run that saved no checkpoint wrote (config, metrics, grids, lock), and out_dir
+    itself if that leaves it empty: a failed start leaves nothing half made behind."""
+    for name in ("config.json", "metrics.jsonl", ".lock"):
+        (out_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / "samples", ignore_errors=True)
+    with contextlib.suppress(OSError):
+        out_dir.rmdir()
 
 
 def open_metrics(out_dir, step):
@@ -677,8 +785,8 @@ def checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds):
     G_ema's BatchNorm statistics must be fresh (refresh_bn). Refuses non-finite weights, so a
     diverged step never overwrites the last good checkpoint."""
     models = {"G": G, "G_ema": G_ema, "D": D}
-    for name, model in models.items():
-        if not all(torch.isfinite(p).all() for p in model.parameters()):
+    for name, model in models.items():  # weights and BatchNorm statistics
+        if not all(torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point()):
             raise click.ClickException(f"{name} has non-finite weights at step {step}; not saved (try lower rates)")
     return {"format": CKPT_FORMAT, "config": asdict(cfg), "step": step, "train_seconds": train_seconds,
             **{k: m.state_dict() for k, m in models.items()}, "opt_g": opt_g.state_dict(),
@@ -709,10 +817,13 @@ def build_run(cfg, device, ckpt=None):
     try:
         for module, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
             module.load_state_dict(ckpt[key])
-    except (KeyError, RuntimeError, ValueError) as e:
+    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
         raise click.ClickException(
             f"the checkpoint's weights do not fit its config ({str(e).splitlines()[0][:120]})"
         ) from None
+    problem = next(filter(None, (weights_problem(ckpt[k]) for k in ("G", "G_ema", "D"))), None)
+    if problem:
+        raise click.ClickException(f"the checkpoint's weights are unusable ({problem})")
     return G, G_ema, D, opt_g, opt_d, ckpt["step"], ckpt["train_seconds"]
 
 
@@ -735,45 +846,47 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     G, G_ema, D, opt_g, opt_d, step, train_seconds = build_run(cfg, device, ckpt)
     gen = torch.Generator(device)  # latents and warps, reseeded every step (step_seed)
     lock = lock_run_dir(out_dir)  # only now: a start that fails above leaves no directory behind
-    (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-    echo(
-        f"device {device}, {precision} ({why}), {steps_per_epoch} steps/epoch, steps {step}..{total}, run dir {out_dir}"
-    )
-    auto, auto_why = resolve_precision(device, "auto") if cfg.precision != "auto" else (precision, why)
-    if auto != precision:
-        echo(f"warning: {precision} is the slower path here; --precision auto picks {auto} ({auto_why})", err=True)
-    nl = "\n" if progress and sys.stderr.isatty() else ""  # log lines start below a live progress bar
-    sums, n_sum, t_log = {}, 0, time.perf_counter()
-    with lock, StopFlag() as stop, open_metrics(out_dir, step) as metrics:
-        while step < total and not stop.set:
-            epoch = step // steps_per_epoch
-            perm = data_permutation(cfg.seed, epoch, n, device)
-            batches = range(step % steps_per_epoch, min(steps_per_epoch, total - epoch * steps_per_epoch))
-            label = f"epoch {epoch + 1}/{math.ceil(total / steps_per_epoch)}"
-            with click.progressbar(batches, label=label, file=sys.stderr) if progress else nullcontext(batches) as bar:
-                for i in bar:
-                    t0 = time.perf_counter()
-                    gen.manual_seed(step_seed(cfg.seed, step))
-                    losses = train_step(G, D, opt_g, opt_d, data[perm[i * bs : (i + 1) * bs]], cfg, gen, precision)
-                    ema_update(G_ema, G, cfg.ema, step)
-                    step, n_sum = step + 1, n_sum + 1
-                    sums = {k: sums.get(k, 0) + v for k, v in losses.items()}
-                    if step % cfg.log_every == 0 or step == total:
-                        seconds = time.perf_counter() - t_log
-                        echo(nl + log_losses(metrics, sums, n_sum, step, steps_per_epoch, seconds, cfg))
-                        sums, n_sum, t_log = {}, 0, time.perf_counter()
-                    train_seconds += time.perf_counter() - t0
-                    if cfg.sample_every and step % cfg.sample_every == 0:
-                        write_sample_grid(out_dir, refresh_bn(G_ema, cfg), cfg, step, precision)
-                    if hook is not None:
-                        hook(step, G, D, G_ema)
-                    if stop.set:
-                        break
-            refresh_bn(G_ema, cfg)  # G_ema's own BatchNorm statistics, for the checkpoint and the grid
-            state = checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds)
-            save_checkpoint(out_dir / "ckpt.pt", state)  # at every epoch end, on a stop, and at the end
-            if not cfg.sample_every or step == total:
-                write_sample_grid(out_dir, G_ema, cfg, step, precision)
+    with run_files(out_dir), lock:
+        write_atomic(out_dir / "config.json", lambda tmp: tmp.write_text(json.dumps(asdict(cfg), indent=2) + "\n"))
+        echo(
+            f"device {device}, {precision} ({why}), {steps_per_epoch} steps/epoch, steps {step}..{total}, in {out_dir}"
+        )
+        auto, auto_why = resolve_precision(device, "auto") if cfg.precision != "auto" else (precision, why)
+        if auto != precision:
+            echo(f"warning: {precision} is the slower path here; auto picks {auto} ({auto_why})", err=True)
+        nl = "\n" if progress and sys.stderr.isatty() else ""  # log lines start below a live progress bar
+        sums, n_sum, t_log = {}, 0, time.perf_counter()
+        with StopFlag() as stop, open_metrics(out_dir, step) as metrics:
+            while step < total and not stop.set:
+                epoch = step // steps_per_epoch
+                perm = data_permutation(cfg.seed, epoch, n, device)
+                batches = range(step % steps_per_epoch, min(steps_per_epoch, total - epoch * steps_per_epoch))
+                label = f"epoch {epoch + 1}/{math.ceil(total / steps_per_epoch)}"
+                bar = click.progressbar(batches, label=label, file=sys.stderr) if progress else None
+                with bar or contextlib.nullcontext(batches) as bar:
+                    for i in bar:
+                        t0 = time.perf_counter()
+                        gen.manual_seed(step_seed(cfg.seed, step))
+                        losses = train_step(G, D, opt_g, opt_d, data[perm[i * bs : (i + 1) * bs]], cfg, gen, precision)
+                        ema_update(G_ema, G, cfg.ema, step)
+                        step, n_sum = step + 1, n_sum + 1
+                        sums = {k: sums.get(k, 0) + v for k, v in losses.items()}
+                        if step % cfg.log_every == 0 or step == total:
+                            seconds = time.perf_counter() - t_log
+                            echo(nl + log_losses(metrics, sums, n_sum, step, steps_per_epoch, seconds, cfg))
+                            sums, n_sum, t_log = {}, 0, time.perf_counter()
+                        train_seconds += time.perf_counter() - t0
+                        if cfg.sample_every and step % cfg.sample_every == 0:
+                            write_sample_grid(out_dir, refresh_bn(G_ema, cfg), cfg, step, precision)
+                        if hook is not None:
+                            hook(step, G, D, G_ema)
+                        if stop.set:
+                            break
+                refresh_bn(G_ema, cfg)  # G_ema's own BatchNorm statistics, for the checkpoint and the grid
+                state = checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds)
+                save_checkpoint(out_dir / "ckpt.pt", state)  # at every epoch end, on a stop, and at the end
+                if not cfg.sample_every or step == total:
+                    write_sample_grid(out_dir, G_ema, cfg, step, precision)
     if stop.set:
         resume = f"python infogan.py --resume {shlex.quote(str(out_dir / 'ckpt.pt'))}"
         raise click.ClickException(f"interrupted at step {step}; checkpoint saved. Resume with: {resume}")
@@ -807,23 +920,34 @@ class Finite(click.FloatRange):
 
 
 def new_run_dir(runs="runs"):
-    """runs/<date-time>, or runs/<date-time>-2, -3, ... if a run started in the same second."""
+    """Make and return runs/<date-time>, or runs/<date-time>-2, -3, ... if a run started in the same
+    second made that one first (mkdir is atomic, so two runs never get the same directory)."""
     base = Path(runs) / time.strftime("%Y%m%d-%H%M%S")
     for i in range(1, 1000):
         out = base if i == 1 else base.with_name(f"{base.name}-{i}")
-        if not out.exists():
+        try:
+            out.mkdir(parents=True)
             return out
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise click.ClickException(f"cannot make the run directory {out}: {e.strerror}") from None
     raise click.ClickException(f"too many runs started in one second under {runs}/")
 
 
 def parse_cat(ctx, param, text):
     """--cat '10' or '10,10' -> (10,) / (10, 10); '0' or '' -> () (no categorical code)."""
+    text = text.replace(" ", "")
+    if text in ("", "0"):
+        return ()
     try:
-        cats = tuple(int(t) for t in text.replace(" ", "").split(",") if t not in ("", "0"))
+        cats = tuple(int(t) for t in text.split(","))
     except ValueError:
         raise click.BadParameter(f"'{text}' is not a comma-separated list of integers") from None
     if any(k < 2 for k in cats):
         raise click.BadParameter(f"'{text}': each categorical code needs at least 2 values")
+    if len(cats) > MAX_CAT_CODES or max(cats) > MAX_CAT_VALUES:
+        raise click.BadParameter(f"'{text}': at most {MAX_CAT_CODES} codes of at most {MAX_CAT_VALUES} values each")
     return cats
 
 
@@ -832,6 +956,7 @@ RESUMABLE = {"epochs", "max_steps", "precision", "log_every", "sample_every"}
 MACHINE = {"device", "data_dir"}  # always this command's: they describe the machine, not the run
 C = Config  # every default below is Config's
 INT0, INT1, FLOAT0 = click.IntRange(min=0), click.IntRange(min=1), Finite(min=0)
+INT_CONT = click.IntRange(*LIMITS["n_cont"])
 RATE, SEED = Finite(min=0, min_open=True), click.IntRange(0, 2**32 - 1)
 DIR, FILE = click.Path(file_okay=False, path_type=Path), click.Path(dir_okay=False, path_type=Path)
 PRECISION, CAT = click.Choice(["auto", "bf16", "fp32"]), ",".join(map(str, C.cat))  # CAT: "10"
@@ -843,7 +968,7 @@ PRECISION, CAT = click.Choice(["auto", "bf16", "fp32"]), ",".join(map(str, C.cat
 @click.option("--max-steps", type=INT0, default=C.max_steps, help="Stop after this many steps in all (0: no cap).")
 @click.option("--batch-size", type=click.IntRange(min=2), default=C.batch_size, help="Images per step (paper: 128).")
 @click.option("--cat", default=CAT, callback=parse_cat, help="Values of each categorical code: 10, 10,10 or 0.")
-@click.option("--n-cont", type=INT0, default=C.n_cont, help="Continuous codes ~ Unif(-1, 1) (paper: 2).")
+@click.option("--n-cont", type=INT_CONT, default=C.n_cont, help="Continuous codes ~ Unif(-1, 1) (paper: 2).")
 @click.option("--learn-std", is_flag=True, help="Q learns σ of the continuous codes (else σ = 1).")
 @click.option("--lambda-cat", type=FLOAT0, default=C.lambda_cat, help="λ of the categorical information term.")
 @click.option("--lambda-cont", type=FLOAT0, default=C.lambda_cont, help="λ of the continuous information term.")
@@ -872,10 +997,13 @@ def main(ctx, out, resume, **opts):
       python infogan.py --resume runs/<run>/ckpt.pt --epochs 20
     """
     ckpt = None
+    if out is not None and str(out) in ("", "."):  # click.Path turns '' into '.'
+        raise click.ClickException("--out needs a directory name (runs go in a directory of their own)")
     if resume is None:
         cfg = Config(**opts)
-        out = out or new_run_dir()
-        if (out / "ckpt.pt").exists():
+        if problem := config_problem(cfg):
+            raise click.ClickException(f"bad setting: {problem}")
+        if out is not None and (out / "ckpt.pt").exists():
             raise click.ClickException(f"{out} already holds a run; use --resume {out / 'ckpt.pt'} or another --out")
     else:
         cfg, ckpt = read_checkpoint(resume)
@@ -886,10 +1014,13 @@ def main(ctx, out, resume, **opts):
                     f"--{key.replace('_', '-')} cannot change on resume (the checkpoint has {getattr(cfg, key)})"
                 )
         cfg = replace(cfg, **{k: v for k, v in given.items() if k in RESUMABLE}, **{k: opts[k] for k in MACHINE})
-        if out is not None and (out / "ckpt.pt").exists() and not (out / "ckpt.pt").samefile(resume):
+        same = out is None or (out / "ckpt.pt").exists() and (out / "ckpt.pt").samefile(resume)
+        if not same and any((out / f).exists() for f in ("ckpt.pt", "config.json", "metrics.jsonl")):
             raise click.ClickException(f"{out} already holds another run; resume into an empty directory")
         out = out or resume.parent
     pick_device(cfg.device)  # a bad device fails before the data is read
+    if out is None:
+        out = new_run_dir()  # made now; train() removes it again if the run fails before its first save
     step = train(cfg, out, ckpt)[-1]
     click.echo(f"done at step {step}: {out / 'ckpt.pt'}")
 

@@ -101,27 +101,32 @@ def save_gif(frames, path, ms_per_frame):
 
     seq = frames + frames[-2:0:-1]
     imgs = [Image.fromarray(f) for f in seq]
-    imgs[0].save(path, save_all=True, append_images=imgs[1:], duration=ms_per_frame, loop=0, optimize=False)
+    imgs[0].save(
+        path, format="GIF", save_all=True, append_images=imgs[1:], duration=ms_per_frame, loop=0, optimize=False
+    )
 
 
-def check_out(out, gif):
-    """A one-line error now, before any work, for an output file that cannot be written as asked."""
+def check_out(out, gif, ckpt):
+    """A one-line error now, before any work, for an output file that cannot be written as asked.
+    Its directory is made only when the image is written, so a failed run leaves no empty folder."""
     from PIL import Image
 
+    Image.init()  # every format plugin, so SAVE lists them all
     ext = out.suffix.lower()
     if gif and ext != ".gif":
         raise click.ClickException(f"--out {out}: a --gif traversal is written as .gif")
-    if not gif and ext not in Image.registered_extensions():
-        raise click.ClickException(f"--out {out}: name an image file (.png, .jpg, ...)")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise click.ClickException(f"--out {out}: cannot make its directory ({e.strerror})") from None
-    if not os.access(out.parent, os.W_OK):
-        raise click.ClickException(f"--out {out}: its directory is not writable")
+    if not gif and Image.registered_extensions().get(ext) not in Image.SAVE:
+        raise click.ClickException(f"--out {out}: name an image file that PIL writes (.png, .jpg, ...)")
+    if out.exists() and (not out.is_file() or out.samefile(ckpt)):
+        raise click.ClickException(f"--out {out}: that is the checkpoint or not a regular file; name another")
+    parent = next(p for p in (out.parent, *out.parent.parents) if p.exists())  # the nearest that exists
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise click.ClickException(
+            f"--out {out}: cannot make or write its directory ({parent} is not a writable directory)"
+        )
 
 
-RANGE = ig.Finite()
+RANGE = ig.Finite(-1000, 1000)  # training draws codes from [-1, 1]; far outside, G's output saturates
 
 
 # fmt: off
@@ -153,7 +158,7 @@ def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
     if gif and vary is None:
         raise click.ClickException("--gif animates a traversal: add --vary cJ")
     if out is not None:
-        check_out(out, gif)
+        check_out(out, gif, ckpt)
     dev = ig.pick_device(device)
     G, _, cfg, _ = ig.load_checkpoint(ckpt, dev)
     fixed, name = None, "grid"
@@ -169,16 +174,20 @@ def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
         name = f"vary_c{j + 1}" + ("" if fixed is None else "_" + name)
     if out is None:
         out = Path(ckpt).parent / f"{name}_seed{seed}.{'gif' if gif else 'png'}"
-        check_out(out, gif)
+        check_out(out, gif, ckpt)
     latent, cols = grid_latents(cfg, n, seed, fixed, j, values)
     with torch.no_grad():
         images = torch.cat([G(b) for b in latent.to(dev).split(1000)])  # (rows * cols, 1, 28, 28)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise click.ClickException(f"--out {out}: cannot make its directory ({e.strerror})") from None
     if gif:
         rows = len(images) // cols
         per_value = images.view(rows, cols, *images.shape[1:]).transpose(0, 1)  # (cols, rows, 1, 28, 28)
         side = max(1, round(rows**0.5))
         frames = [ig.grid_array(per_value[c], nrow=side if rows > 12 else rows) for c in range(cols)]
-        save_gif(frames, out, ms_per_frame=80)
+        ig.write_atomic(out, lambda tmp: save_gif(frames, tmp, ms_per_frame=80))
     else:
         ig.save_grid(images, out, nrow=cols)
     click.echo(str(out))

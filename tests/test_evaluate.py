@@ -201,6 +201,9 @@ def test_digit_codes_match_every_digit_to_its_own_code(tiny_ckpt):
     (["{ckpt}", "--min-agreement", "nan"], "'nan' is not a finite number"),
     (["{ckpt}", "--device", "tpu"], "unknown device 'tpu'"),
     (["{nocat}"], "this checkpoint has no categorical code to match to digits (trained with --cat 0)"),
+    (["{ckpt}", "--n", "100000000000"], "Invalid value for '--n'"),
+    (["{ckpt}", "--json", "{ckpt}"], "--json {ckpt}: that is the checkpoint"),
+    (["{ckpt}", "--json", "/dev/full"], "--json /dev/full: not a regular file"),
 ])  # fmt: skip
 def test_cli_errors(tiny_data, tiny_ckpt, tmp_path, args, message):
     (tmp_path / "junk.pt").write_text("hello")

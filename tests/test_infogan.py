@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from click.testing import CliRunner
 
 import infogan as ig
-from conftest import ROOT, train_cli
+from conftest import ROOT, train_cli, write_idx
 
 CONFIGS = {
     "paper": ig.Config(),
@@ -327,7 +327,12 @@ def test_ctrl_c_or_sigterm_saves_a_resumable_checkpoint(tiny_data, straight, tmp
 
 @pytest.mark.parametrize(
     "what, step, message",
-    [("loss", 4, "non-finite loss by step 4"), ("weights", 4, "G has non-finite weights at step 4")],
+    [
+        ("loss", 4, "non-finite loss by step 4"),
+        ("weights", 4, "G has non-finite weights at step 4"),
+        ("statistics", 4, "G has non-finite weights at step 4"),  # a BatchNorm buffer, not a parameter
+        ("loss", 2, "non-finite loss by step 2"),  # before the first save: no half run is left behind
+    ],
 )
 def test_non_finite_training_keeps_the_last_good_checkpoint(tiny_data, tmp_path, monkeypatch, what, step, message):
     """A NaN loss (read at the next log line, every step here) or a NaN weight (checked before every
@@ -340,9 +345,11 @@ def test_non_finite_training_keeps_the_last_good_checkpoint(tiny_data, tmp_path,
         if a[1].state_dict()["state"][0]["step"].item() == step:
             if what == "loss":
                 out["loss_d"] = torch.tensor(float("nan"))
-            else:
+            elif what == "weights":
                 with torch.no_grad():
                     next(G.parameters())[0, 0] = float("nan")
+            else:
+                G.fc[1].running_var[0] = float("inf")
         return out
 
     monkeypatch.setattr(ig, "train_step", nan_at)
@@ -350,7 +357,43 @@ def test_non_finite_training_keeps_the_last_good_checkpoint(tiny_data, tmp_path,
     assert res.exit_code == 1 and "Traceback" not in res.output
     last = res.output.splitlines()[-1]
     assert last.startswith(f"Error: {message};") and "try lower rates" in last
-    assert weights(tmp_path / "nan" / "ckpt.pt")["step"] == 3
+    if step > 3:
+        assert weights(tmp_path / "nan" / "ckpt.pt")["step"] == 3
+    else:
+        assert not (tmp_path / "nan").exists()
+
+
+def test_a_full_disk_is_one_line_and_leaves_what_was_there(tiny_data, tiny_ckpt, tmp_path, monkeypatch):
+    run = tmp_path / "full"
+    run.mkdir()
+    (run / "metrics.jsonl").symlink_to("/dev/full")  # every write to it fails with ENOSPC
+    res = train_cli(tiny_data, "--max-steps", 2, "--out", run)
+    assert (
+        res.exit_code == 1 and res.output.splitlines()[-1] == f"Error: cannot write to {run}: No space left on device"
+    )
+    assert not run.exists()  # it saved nothing, so nothing of it is left
+    # a checkpoint save that fails keeps the old file and leaves no temp file
+    old = tmp_path / "keep" / "ckpt.pt"
+    old.parent.mkdir()
+    old.write_bytes(b"the last good checkpoint")
+
+    def half_written(obj, f):
+        ig.Path(f).write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ig.torch, "save", half_written)
+    with pytest.raises(ig.click.ClickException, match="cannot write .*ckpt.pt: No space left on device"):
+        ig.save_checkpoint(old, {})
+    assert old.read_bytes() == b"the last good checkpoint" and sorted(p.name for p in old.parent.iterdir()) == [
+        "ckpt.pt"
+    ]
+
+
+def test_a_save_cut_short_by_a_kill_is_cleaned_up_by_the_next_run(tmp_path):
+    orphan = tmp_path / f".ckpt.pt.{os.getpid() + 1}.tmp"
+    orphan.write_bytes(b"half a checkpoint")
+    ig.lock_run_dir(tmp_path).close()
+    assert not orphan.exists()
 
 
 def test_import_has_no_side_effects_and_bad_input_exits_1_in_a_real_process(tmp_path):
@@ -365,14 +408,27 @@ def test_import_has_no_side_effects_and_bad_input_exits_1_in_a_real_process(tmp_
 
 
 @pytest.fixture(scope="module")
-def bad_files(tiny_data, tmp_path_factory):
+def bad_files(tiny_data, tiny_ckpt, tmp_path_factory):
     """Bad checkpoints (not a zip; no marker; ours but with a config of another version or no weights)
     and data (a truncated gzip stream; one flipped byte)."""
     d = tmp_path_factory.mktemp("bad")
     (d / "junk.pt").write_bytes(b"not a checkpoint")
     torch.save({"weights": torch.zeros(2)}, d / "nomark.pt")
     torch.save({"format": ig.CKPT_FORMAT, "config": {**asdict(ig.Config()), "noise": "normal"}}, d / "oldcfg.pt")
-    torch.save({"format": ig.CKPT_FORMAT, "config": asdict(ig.Config(batch_size=8))}, d / "noweights.pt")
+    torch.save({"format": ig.CKPT_FORMAT, "config": asdict(ig.Config(batch_size=8)), "step": 0, "train_seconds": 0.0},
+               d / "noweights.pt")  # fmt: skip
+    good = torch.load(tiny_ckpt, weights_only=True)  # crafted from a real checkpoint, one field wrong each
+    torch.save({**good, "config": {**good["config"], "cat": ["x"]}}, d / "catx.pt")
+    torch.save({**good, "config": {**good["config"], "batch_size": 1}}, d / "batch1.pt")
+    torch.save({**good, "step": "abc"}, d / "stepabc.pt")
+    torch.save({**good, "G_ema": {k: v.half() if v.is_floating_point() else v for k, v in good["G_ema"].items()}},
+               d / "fp16.pt")  # fmt: skip
+    (d / "other").mkdir()
+    (d / "other" / "config.json").write_text("{}")  # another run that died before its first save
+    images, labels = ig.load_mnist(tiny_data, "train")
+    (d / "label200").mkdir()
+    write_idx(d / "label200" / "train-images-idx3-ubyte.gz", images, 0x803)
+    write_idx(d / "label200" / "train-labels-idx1-ubyte.gz", np.where(labels == 3, 200, labels), 0x801)
     for name in ("bad", "flipped"):
         (d / name).mkdir()
         for f in tiny_data.iterdir():
@@ -412,6 +468,18 @@ def bad_files(tiny_data, tmp_path_factory):
     (["--resume", "{ckpt}", "--n-cont", "3"], "--n-cont cannot change on resume (the checkpoint has 2)"),
     (["--resume", "{ckpt}", "--cat", "10"], "--cat cannot change on resume (the checkpoint has (10, 3))"),
     (["--out", "{run}"], "{run} already holds a run; use --resume {run}/ckpt.pt or another --out"),
+    (["--out", ""], "--out needs a directory name"),
+    (["--cat", "10,0"], "each categorical code needs at least 2 values"),
+    (["--cat", "10,,10"], "'10,,10' is not a comma-separated list of integers"),
+    (["--cat", "99999999999"], "at most 10 codes of at most 1000 values each"),
+    (["--n-cont", "100000000000"], "Invalid value for '--n-cont'"),
+    (["--lr-g", "1e38"], "bad setting: lr_g 1e+38 is outside 1e-12..1000.0"),
+    (["--data-dir", "{tmp}/label200"], "{tmp}/label200: train labels hold 200; digits are 0..9"),
+    (["--resume", "{tmp}/catx.pt"], "{tmp}/catx.pt: its config is invalid (cat ['x'] is not a list of integers)"),
+    (["--resume", "{tmp}/batch1.pt"], "{tmp}/batch1.pt: its config is invalid (batch_size 1 is outside 2..60000)"),
+    (["--resume", "{tmp}/stepabc.pt"], "its config is invalid (step is 'abc', not a count of steps)"),
+    (["--resume", "{tmp}/fp16.pt"], "the checkpoint's weights are unusable (fc.0.weight is torch.float16"),
+    (["--resume", "{ckpt}", "--out", "{tmp}/other"], "{tmp}/other already holds another run"),
 ])  # fmt: skip
 def test_bad_input_is_one_line_and_exits_non_zero(tiny_data, tiny_ckpt, bad_files, tmp_path, args, message):
     fill = lambda t: t.format(tmp=bad_files, ckpt=tiny_ckpt, run=tiny_ckpt.parent)
@@ -445,9 +513,9 @@ def test_a_run_directory_belongs_to_one_run(tiny_data, tiny_ckpt, tmp_path, monk
     assert (busy / "ckpt.pt").stat().st_mtime_ns == before
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(ig.time, "strftime", lambda fmt: "20260101-000000")
-    first = ig.new_run_dir()
-    first.mkdir(parents=True)
-    assert first == ig.Path("runs/20260101-000000") and ig.new_run_dir() == ig.Path("runs/20260101-000000-2")
+    first, second = ig.new_run_dir(), ig.new_run_dir()  # made at once: the second start cannot take it
+    assert first == ig.Path("runs/20260101-000000") and second == ig.Path("runs/20260101-000000-2")
+    assert first.is_dir() and second.is_dir()
 
 
 @pytest.mark.parametrize(
@@ -485,7 +553,7 @@ def test_an_explicit_precision_that_auto_would_not_pick_warns(tiny_data, tmp_pat
     losses = {k: torch.zeros(()) for k in ("loss_d", "loss_g", "info", "ce", "nll", "bal")}
     monkeypatch.setattr(ig, "train_step", lambda *a, **k: losses)  # no real step: only the start is tested
     res = train_cli(tiny_data, "--max-steps", 1, "--out", tmp_path / "r", "--precision", "bf16")
-    assert res.exit_code == 0 and "warning: bf16 is the slower path here; --precision auto picks fp32" in res.output
+    assert res.exit_code == 0 and "warning: bf16 is the slower path here; auto picks fp32" in res.output
     res = train_cli(tiny_data, "--max-steps", 1, "--out", tmp_path / "r2", "--precision", "auto")
     assert res.exit_code == 0 and "warning" not in res.output
     assert "fp32 (auto: the step measured 0.78x as fast in bf16 here)" in res.output

@@ -177,13 +177,24 @@ def test_sample_script_end_to_end(ckpt, tmp_path):
         (["--out", "x.txt"], "--out x.txt: name an image file"),
         (["--out", "x"], "--out x: name an image file"),
         (["--vary", "c1", "--gif", "--out", "x.jpg"], "--out x.jpg: a --gif traversal is written as .gif"),
-        (["--out", "{ckpt}/x.png"], "cannot make its directory"),
+        (["--out", "{ckpt}/x.png"], "cannot make or write its directory"),
+        (["--vary", "c1", "--range", "1e308", "-1e308"], "Invalid value for '--range'"),
+        (["--out", "x.psd"], "--out x.psd: name an image file that PIL writes"),
     ],
 )
 def test_error_paths(ckpt, args, message):
     res = CliRunner().invoke(sp.main, [str(ckpt), *(a.format(ckpt=ckpt) for a in args)])
     assert res.exit_code != 0 and message in res.output
     assert res.output.count("\n") == 1 and "Traceback" not in res.output
+
+
+def test_a_failed_draw_leaves_no_folder_and_never_overwrites_the_checkpoint(ckpt, tmp_path):
+    res = sample([str(ckpt), "--vary", "c9", "--out", str(tmp_path / "new" / "x.png")], catch=True)
+    assert res.exit_code == 1 and "--vary c9" in res.output and not (tmp_path / "new").exists()
+    disguised = tmp_path / "ckpt.png"  # a checkpoint under an image's name, as --out
+    os.symlink(ckpt, disguised)
+    res = sample([str(disguised), "--out", str(disguised)], catch=True)
+    assert res.exit_code == 1 and "that is the checkpoint" in res.output and disguised.is_symlink()
 
 
 def test_not_a_checkpoint_and_no_continuous_codes(tiny_data, tmp_path):
