@@ -62,7 +62,7 @@ class Classifier(nn.Module):
 
 def to_classifier_input(x_tanh):
     """Generator range [-1, 1] -> [0, 1] -> normalised as the classifier was trained. Used everywhere."""
-    return ((x_tanh.float() + 1) / 2 - MNIST_MEAN) / MNIST_STD
+    return (ig.to_unit(x_tanh) - MNIST_MEAN) / MNIST_STD
 
 
 def load_classifier(path=WEIGHTS, device="cpu"):
@@ -136,7 +136,7 @@ def frechet_distance(f1, f2):
 def moments(x_tanh):
     """Second-order central moments (μ20, μ11, μ02) of each image (N, 1, H, W), ink-weighted, in pixels²
     (x = column, y = row)."""
-    w = ((x_tanh.float() + 1) / 2).flatten(1)  # (N, H*W) ink weights in [0, 1]
+    w = ig.to_unit(x_tanh).flatten(1)  # (N, H*W) ink weights in [0, 1]
     h, wd = x_tanh.shape[-2:]
     ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(wd, dtype=torch.float32), indexing="ij")
     ys, xs = ys.flatten().to(w.device), xs.flatten().to(w.device)
@@ -164,12 +164,7 @@ def width(x_tanh):
 
 def ink(x_tanh):
     """Mean intensity on [0, 1] of each image: more ink = thicker strokes (or bigger digits)."""
-    return ((x_tanh.float() + 1) / 2).flatten(1).mean(1)
-
-
-@torch.no_grad()
-def generate(G, latent, batch=1000):
-    return torch.cat([G(latent[i : i + batch]) for i in range(0, len(latent), batch)])
+    return ig.to_unit(x_tanh).flatten(1).mean(1)
 
 
 @torch.no_grad()
@@ -180,7 +175,7 @@ def code_confusion(G, cfg, clf, n=1000, seed=0, device="cpu"):
     k = cfg.cat[0]
     z, cat_idx, cont = ig.sample_codes(n * k, cfg, generator=g)
     cat_idx[:, 0] = torch.arange(k).repeat_interleave(n)
-    x = generate(G, ig.make_latent(z, cat_idx, cont, cfg.cat).to(device))
+    x = ig.generate(G, ig.make_latent(z, cat_idx, cont, cfg.cat).to(device))
     pred, feats = classify(clf, x)
     conf = np.zeros((k, 10), np.int64)
     np.add.at(conf, (cat_idx[:, 0].numpy(), pred.cpu().numpy()), 1)
@@ -253,7 +248,7 @@ def cont_effects(G, cfg, n_draws=200, n_steps=9, lo=-2.0, hi=2.0, seed=0, device
         z, cat_idx, cont = ig.sample_codes(n_draws, cfg, generator=g)
         z, cat_idx, cont = (t.repeat_interleave(n_steps, 0) for t in (z, cat_idx, cont))
         cont[:, j] = values.repeat(n_draws)
-        x = generate(G, ig.make_latent(z, cat_idx, cont, cfg.cat).to(device)).cpu()
+        x = ig.generate(G, ig.make_latent(z, cat_idx, cont, cfg.cat).to(device)).cpu()
         code = cont[:, j].view(n_draws, n_steps)
         res = {}
         for name, prop in (("slant", slant(x)), ("width", width(x)), ("ink", ink(x))):
@@ -317,7 +312,7 @@ def evaluate(G, D, cfg, clf, n=1000, seed=0, device="cpu", data_dir=ig.DEFAULT_D
     # FID on 10k generated images (uniform codes, as in training) vs the 10k test images
     g = torch.Generator().manual_seed(seed + 1)
     latent, _, _ = ig.sample_latent(n_fid, cfg, generator=g)
-    _, fake_feats = classify(clf, generate(G, latent.to(device)))
+    _, fake_feats = classify(clf, ig.generate(G, latent.to(device)))
     _, test_feats = classify(clf, x_test)
     x_train, _ = ig.load_mnist(data_dir, "train")
     idx = torch.randperm(len(x_train), generator=g)[:n_fid].numpy()
@@ -368,7 +363,7 @@ def summary(res):
 
 
 # fmt: off
-@click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@ig.command()
 @click.argument("ckpt", type=ig.FILE, required=False)
 @click.option("--n", type=click.IntRange(10, 100_000), default=1000, help="Generated images per categorical value.")
 @click.option("--seed", type=ig.SEED, default=0, help="Seeds every draw, so the evaluation reproduces.")

@@ -61,40 +61,6 @@ def parse_vary(text, n_cont):
     return int(t) - 1
 
 
-def grid_latents(cfg, n, seed, fixed=None, vary=None, values=None):
-    """Latents for one grid, (rows * cols, n_latent) in row-major order, and the number of columns.
-
-    fixed: per categorical code a value or None. vary: index of the continuous code swept over
-    `values` along the columns. Layout:
-      no fixed code, no vary: rows = values of code 1, cols = n draws, each shared down its column
-      fixed code, no vary:    an n x n grid of independent draws with the fixed codes set
-      vary, no fixed code:    rows = values of code 1, cols = the sweep; one draw for the whole grid
-      vary and a fixed code:  rows = n draws with the fixed codes set, cols = the sweep
-    """
-    cats = cfg.cat
-    fixed = fixed or [None] * len(cats)
-    by_code = bool(cats) and all(v is None for v in fixed)  # rows walk through code 1's values
-    rows = cats[0] if by_code else n
-    cols = len(values) if vary is not None else n
-    r = torch.arange(rows).repeat_interleave(cols)  # each cell's row, (rows * cols,)
-    c = torch.arange(cols).repeat(rows)  # each cell's column
-    if by_code:
-        draw = torch.zeros_like(c) if vary is not None else c
-    else:
-        draw = r if vary is not None else r * cols + c
-    g = torch.Generator().manual_seed(seed)
-    z, cat_idx, cont = ig.sample_codes(int(draw.max()) + 1, cfg, generator=g)
-    z, cat_idx, cont = z[draw], cat_idx[draw], cont[draw]  # indexing copies
-    if by_code:
-        cat_idx[:, 0] = r
-    for i, v in enumerate(fixed):
-        if v is not None:
-            cat_idx[:, i] = v
-    if vary is not None:
-        cont[:, vary] = torch.as_tensor(values, dtype=cont.dtype)[c]
-    return ig.make_latent(z, cat_idx, cont, cats), cols
-
-
 def save_gif(frames, path, ms_per_frame):
     """frames: list of uint8 grid arrays (ig.grid_array); loops forward then back (ping-pong)."""
     from PIL import Image
@@ -130,7 +96,7 @@ RANGE = ig.Finite(-1000, 1000)  # training draws codes from [-1, 1]; far outside
 
 
 # fmt: off
-@click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@ig.command()
 @click.argument("ckpt", type=ig.FILE)
 @click.option("--fix-cat", help="Fix categorical code values: '3', or '3,_' per code (_ = random).")
 @click.option("--digit", type=click.IntRange(0, 9), help="Draw this digit (the code value matched to it).")
@@ -175,9 +141,8 @@ def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
     if out is None:
         out = Path(ckpt).parent / f"{name}_seed{seed}.{'gif' if gif else 'png'}"
         check_out(out, gif, ckpt)
-    latent, cols = grid_latents(cfg, n, seed, fixed, j, values)
-    with torch.no_grad():
-        images = torch.cat([G(b) for b in latent.to(dev).split(1000)])  # (rows * cols, 1, 28, 28)
+    latent, cols = ig.grid_latents(cfg, n, seed, fixed, j, values)
+    images = ig.generate(G, latent.to(dev))  # (rows * cols, 1, 28, 28)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

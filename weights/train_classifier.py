@@ -20,7 +20,7 @@ import evaluate as ev  # noqa: E402
 import infogan as ig  # noqa: E402
 
 
-@click.command(cls=ig.OneLineCommand, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@ig.command()
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=ev.WEIGHTS, help="Where to save the weights."
 )
