@@ -120,41 +120,6 @@ class Config:
         return sum(self.cat) + self.n_cont * (2 if self.learn_std else 1)
 
 
-# What a setting may be, from the command line or from a checkpoint's config: (lowest, highest).
-# The caps keep a typo (--n-cont 100000000000) from becoming an allocator error deep inside torch.
-LIMITS = {
-    "epochs": (1, 100_000), "max_steps": (0, 10**12), "batch_size": (2, 60_000), "n_cont": (0, 100),
-    "n_noise": (0, 10_000), "noise_scale": (0, 100), "lambda_cat": (0, 1e6), "lambda_cont": (0, 1e6),
-    "lambda_bal": (0, 1e6), "bal_marginal": (0, 1e6), "shift": (0, 28), "rotate": (0, 360), "zoom": (0, 0.99),
-    "lr_g": (1e-12, 1e3), "lr_d": (1e-12, 1e3), "beta1": (0, 0.9999), "beta2": (0, 0.9999), "ema": (0, 1),
-    "seed": (0, 2**32 - 1), "log_every": (1, 10**12), "sample_every": (0, 10**12),
-}  # fmt: skip
-MAX_CAT_VALUES, MAX_CAT_CODES = 1000, 10  # values of one categorical code; categorical codes
-PRECISIONS = ("auto", "bf16", "fp32")
-
-
-def config_problem(cfg):
-    """What is wrong with a Config's values (types and LIMITS), in a few words, or None."""
-    for f in fields(cfg):
-        v = getattr(cfg, f.name)
-        if f.type is bool and not isinstance(v, bool):
-            return f"{f.name} is {v!r}, not true or false"
-        if f.type is str and not isinstance(v, str):
-            return f"{f.name} is {v!r}, not a string"
-        if f.type in (int, float):
-            number = isinstance(v, int | float) and not isinstance(v, bool) and (f.type is float or isinstance(v, int))
-            if not number or not math.isfinite(v):
-                return f"{f.name} is {v!r}, not a finite {f.type.__name__}"
-            lo, hi = LIMITS[f.name]
-            if not lo <= v <= hi:
-                return f"{f.name} {v} is outside {lo}..{hi}"
-    if len(cfg.cat) > MAX_CAT_CODES or not all(2 <= k <= MAX_CAT_VALUES for k in cfg.cat):
-        return f"cat {cfg.cat}: at most {MAX_CAT_CODES} codes of 2..{MAX_CAT_VALUES} values each"
-    if cfg.precision not in PRECISIONS:
-        return f"precision {cfg.precision!r} is not one of {', '.join(PRECISIONS)}"
-    return None
-
-
 # -----------------------------------------------------------------------------
 # Networks (paper, appendix C.1)
 
@@ -290,6 +255,263 @@ def entropy_cat(cfg):
 
 
 # -----------------------------------------------------------------------------
+# One training step
+
+
+def make_optimizers(G, D, cfg):
+    """Adam for D (trunk and real/fake head) and for G with Q's head (the paper's rates)."""
+    # fused: one kernel for all parameters, where the for-each default's sqrt/div passes over the two
+    # 6.4M-weight FC layers dominated a CPU step (docs/results.md)
+    kw = dict(betas=(cfg.beta1, cfg.beta2), fused=True)
+    opt_g = torch.optim.Adam([*G.parameters(), *D.q_parameters()], lr=cfg.lr_g, **kw)
+    opt_d = torch.optim.Adam(D.d_parameters(), lr=cfg.lr_d, **kw)
+    return opt_g, opt_d
+
+
+def warp(x, cfg, gen=None):
+    """A(x): each image (B, 1, H, W) rotated by up to cfg.rotate degrees, zoomed by a factor in
+    [1 - zoom, 1 + zoom] and shifted by up to cfg.shift pixels, its own random affine map each
+    (bilinear, background -1). D sees the same warps on real and fake images, so they tell it nothing;
+    Q sees only warped fakes, so G can make c_cat recoverable only through what survives a change of
+    pose: the digit's identity. Differentiable in x, so G learns through it. All three 0: x itself."""
+    if not (cfg.shift or cfg.rotate or cfg.zoom):
+        return x
+    B, C, H, W = x.shape
+    u = torch.rand(B, 4, device=x.device, generator=gen) * 2 - 1  # (B, 4) uniform in [-1, 1)
+    angle, scale = u[:, 0] * math.radians(cfg.rotate), 1 + u[:, 1] * cfg.zoom
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    # theta maps each output pixel to where it samples the input, in [-1, 1] units (a pixel is 2/W)
+    row_x = torch.stack([cos, -sin, u[:, 2] * cfg.shift * 2 / W], 1)
+    row_y = torch.stack([sin, cos, u[:, 3] * cfg.shift * 2 / H], 1)
+    grid = F.affine_grid(torch.stack([row_x, row_y], 1), [B, C, H, W], align_corners=False)  # (B, H, W, 2)
+    # grid_sample fills outside the image with 0, so sample x + 1 (background 0) and shift back
+    return F.grid_sample(x.float() + 1, grid, align_corners=False) - 1
+
+
+def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
+    """One InfoGAN step on a real batch x_real (B, 1, 28, 28): D's step, then G and Q's step.
+    Returns detached loss tensors (no host sync: the caller reads them when it logs)."""
+    B, device = len(x_real), x_real.device
+    latent, cat_idx, cont = sample_latent(B, cfg, device, gen)
+    ones, zeros = torch.ones(B, device=device), torch.zeros(B, device=device)
+    with autocast(device, precision):
+        x_fake = G(latent)  # (B, 1, 28, 28)
+
+    # D step: minimise loss_d = -V(D, G). The second warp of the real images is for the balance
+    # term, which trains Q's head in the G step (no gradient here; D's BatchNorm statistics see it).
+    # One autocast context, so the bf16 copies of D's weights are made once for all three passes.
+    with autocast(device, precision):
+        h_real = D.features(warp(x_real, cfg, gen))  # (B, 1024)
+        logit_real = D.logit(h_real)
+        logit_fake = D.logit(D.features(warp(x_fake.detach(), cfg, gen)))
+        with torch.no_grad():
+            h_real2 = D.features(warp(x_real, cfg, gen)) if cfg.lambda_bal > 0 else None
+    bce = F.binary_cross_entropy_with_logits
+    loss_d = bce(logit_real.float(), ones) + bce(logit_fake.float(), zeros)
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+
+    # G/Q step: minimise loss_g + info + λ_bal · bal over G and Q's head. D's trunk and head are
+    # frozen, so the G loss never trains them and their weight gradients are not computed.
+    D.freeze_d(True)
+    with autocast(device, precision):
+        h_fake = D.features(warp(x_fake, cfg, gen))
+        logit_fake, q_fake = D.logit(h_fake), D.q(h_fake)
+    loss_g = bce(logit_fake.float(), ones)
+    ce, nll = info_terms(q_fake, cat_idx, cont, cfg)
+    info = cfg.lambda_cat * ce + cfg.lambda_cont * nll
+    bal = torch.zeros((), device=device)
+    if cfg.lambda_bal > 0:  # real features detached: only Q's head learns from bal
+        with autocast(device, precision):
+            q_real, q_real2 = D.q(torch.cat([h_real.detach(), h_real2])).chunk(2)  # (B, n_q) each
+        bal = balance_term(q_real, q_real2, cfg)
+    opt_g.zero_grad(set_to_none=True)
+    (loss_g + info + cfg.lambda_bal * bal).backward()
+    opt_g.step()
+    D.freeze_d(False)
+    losses = dict(loss_d=loss_d, loss_g=loss_g, info=info, ce=ce, nll=nll, bal=bal)
+    return {k: v.detach() for k, v in losses.items()}
+
+
+# -----------------------------------------------------------------------------
+# The weight average G_ema, and the training loop
+
+
+@torch.no_grad()
+def ema_update(G_ema, G, decay, step):
+    """G_ema <- β G_ema + (1 - β) G over the weights, β = min(decay, (1 + step) / (10 + step)), so
+    the average forgets the random initial weights within the first few hundred steps."""
+    beta = min(decay, (1 + step) / (10 + step))
+    torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1 - beta)  # one op, not one per tensor
+
+
+@torch.no_grad()
+def refresh_bn(G, cfg, n_batches=20, batch=256, seed=0):
+    """Recompute G's BatchNorm statistics for its current weights from n_batches prior draws, and
+    return G in eval mode. Averaged weights need their own statistics: the running ones belong to
+    the raw G. A pure function of the weights (its own RNG), so resumed runs stay exact."""
+    device = next(G.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    bns = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches below
+    G.train()
+    for _ in range(n_batches):
+        G(sample_latent(batch, cfg, generator=g)[0].to(device))
+    for m in bns:
+        m.momentum = 0.1
+    return G.eval()
+
+
+def data_permutation(seed, epoch, n, device):
+    """The batch order of one epoch, a pure function of (seed, epoch), so resume is exact."""
+    g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % 2**63)
+    return torch.randperm(n, generator=g).to(device)
+
+
+def step_seed(seed, step):
+    """The seed of one step's latents and warps. Reseeding the device's generator every step makes them
+    a pure function of (seed, step): a checkpoint holds no generator state, which differs between
+    devices (a CUDA generator's cannot be restored into a CPU one). A resume on the same device type
+    and thread count continues bit-for-bit on a CPU; on CUDA, grid_sample's backward adds with atomics,
+    so only up to rounding. On another device type it continues, but the same seed draws other numbers."""
+    return (seed * 2**32 + step + 1) % 2**63
+
+
+def build_run(cfg, device, ckpt=None):
+    """Fresh models and optimisers for `cfg`, or those of the checkpoint dict `ckpt`.
+    Returns (G, G_ema, D, opt_g, opt_d, step, train_seconds)."""
+    # seeding: weights from the global RNG; batches from (seed, epoch) and latents and warps from (seed, step),
+    # in train(), so a checkpoint needs no RNG state and resumes on any device (step_seed)
+    torch.manual_seed(cfg.seed)
+    G, D = build_models(cfg, device)
+    G_ema = copy.deepcopy(G).requires_grad_(False)
+    opt_g, opt_d = make_optimizers(G, D, cfg)
+    if ckpt is None:
+        return G, G_ema, D, opt_g, opt_d, 0, 0.0
+    try:
+        for module, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
+            module.load_state_dict(ckpt[key])
+    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
+        raise click.ClickException(
+            f"the checkpoint's weights do not fit its config ({str(e).splitlines()[0][:120]})"
+        ) from None
+    problem = next(filter(None, (weights_problem(ckpt[k]) for k in ("G", "G_ema", "D"))), None)
+    if problem:
+        raise click.ClickException(f"the checkpoint's weights are unusable ({problem})")
+    return G, G_ema, D, opt_g, opt_d, ckpt["step"], ckpt["train_seconds"]
+
+
+def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
+    """Train with `cfg` into `out_dir`, resuming from the checkpoint dict `ckpt` if given.
+    hook(step, G, D, G_ema), if given, runs after every step (benchmarks evaluate from it; G_ema
+    needs refresh_bn before it draws). Returns (G, D, G_ema, final step)."""
+    out_dir, device = Path(out_dir), pick_device(cfg.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # cuda:N: kernels and handles that use the current device use N
+    if device.type != "cpu":
+        check_warp_backward(device)
+    precision, why = resolve_precision(device, cfg.precision)
+    data = to_tanh_range(load_mnist(cfg.data_dir, "train")[0], device)  # (60000, 1, 28, 28), once, on the device
+    n, bs = len(data), cfg.batch_size
+    steps_per_epoch = n // bs  # the last partial batch is dropped
+    if steps_per_epoch == 0:
+        raise click.ClickException(f"--batch-size {bs} is larger than the data set ({n} images)")
+    total = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
+    G, G_ema, D, opt_g, opt_d, step, train_seconds = build_run(cfg, device, ckpt)
+    gen = torch.Generator(device)  # latents and warps, reseeded every step (step_seed)
+    lock = lock_run_dir(out_dir)  # only now: a start that fails above leaves no directory behind
+    with run_files(out_dir), lock:
+        write_atomic(out_dir / "config.json", lambda tmp: tmp.write_text(json.dumps(asdict(cfg), indent=2) + "\n"))
+        echo(
+            f"device {device}, {precision} ({why}), {steps_per_epoch} steps/epoch, steps {step}..{total}, in {out_dir}"
+        )
+        auto, auto_why = resolve_precision(device, "auto") if cfg.precision != "auto" else (precision, why)
+        if auto != precision:
+            echo(f"warning: {precision} is the slower path here; auto picks {auto} ({auto_why})", err=True)
+        nl = "\n" if progress and sys.stderr.isatty() else ""  # log lines start below a live progress bar
+        sums, n_sum, t_log = {}, 0, time.perf_counter()
+        with StopFlag() as stop, open_metrics(out_dir, step) as metrics:
+            while step < total and not stop.set:
+                epoch = step // steps_per_epoch
+                perm = data_permutation(cfg.seed, epoch, n, device)
+                batches = range(step % steps_per_epoch, min(steps_per_epoch, total - epoch * steps_per_epoch))
+                label = f"epoch {epoch + 1}/{math.ceil(total / steps_per_epoch)}"
+                bar = click.progressbar(batches, label=label, file=sys.stderr) if progress else None
+                with bar or contextlib.nullcontext(batches) as bar:
+                    for i in bar:
+                        t0 = time.perf_counter()
+                        gen.manual_seed(step_seed(cfg.seed, step))
+                        losses = train_step(G, D, opt_g, opt_d, data[perm[i * bs : (i + 1) * bs]], cfg, gen, precision)
+                        ema_update(G_ema, G, cfg.ema, step)
+                        step, n_sum = step + 1, n_sum + 1
+                        sums = {k: sums.get(k, 0) + v for k, v in losses.items()}
+                        if step % cfg.log_every == 0 or step == total:
+                            seconds = time.perf_counter() - t_log
+                            echo(nl + log_losses(metrics, sums, n_sum, step, steps_per_epoch, seconds, cfg))
+                            sums, n_sum, t_log = {}, 0, time.perf_counter()
+                        train_seconds += time.perf_counter() - t0
+                        if cfg.sample_every and step % cfg.sample_every == 0:
+                            write_sample_grid(out_dir, refresh_bn(G_ema, cfg), cfg, step, precision)
+                        if hook is not None:
+                            hook(step, G, D, G_ema)
+                        if stop.set:
+                            break
+                refresh_bn(G_ema, cfg)  # G_ema's own BatchNorm statistics, for the checkpoint and the grid
+                state = checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds)
+                save_checkpoint(out_dir / "ckpt.pt", state)  # at every epoch end, on a stop, and at the end
+                if not cfg.sample_every or step == total:
+                    write_sample_grid(out_dir, G_ema, cfg, step, precision)
+    if stop.set:
+        resume = f"python infogan.py --resume {shlex.quote(str(out_dir / 'ckpt.pt'))}"
+        raise click.ClickException(f"interrupted at step {step}; checkpoint saved. Resume with: {resume}")
+    return G, D, G_ema, step
+
+
+# =============================================================================
+# Plumbing: settings, data, devices, checkpoints, images, run directories and the command line.
+# Nothing below changes what is trained; it makes runs start, save, resume and fail cleanly.
+# =============================================================================
+
+
+# What a setting may be, from the command line or from a checkpoint's config: (lowest, highest).
+# The caps keep a typo (--n-cont 100000000000) from becoming an allocator error deep inside torch.
+LIMITS = {
+    "epochs": (1, 100_000), "max_steps": (0, 10**12), "batch_size": (2, 60_000), "n_cont": (0, 100),
+    "n_noise": (0, 10_000), "noise_scale": (0, 100), "lambda_cat": (0, 1e6), "lambda_cont": (0, 1e6),
+    "lambda_bal": (0, 1e6), "bal_marginal": (0, 1e6), "shift": (0, 28), "rotate": (0, 360), "zoom": (0, 0.99),
+    "lr_g": (1e-12, 1e3), "lr_d": (1e-12, 1e3), "beta1": (0, 0.9999), "beta2": (0, 0.9999), "ema": (0, 1),
+    "seed": (0, 2**32 - 1), "log_every": (1, 10**12), "sample_every": (0, 10**12),
+}  # fmt: skip
+MAX_CAT_VALUES, MAX_CAT_CODES = 1000, 10  # values of one categorical code; categorical codes
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def config_problem(cfg):
+    """What is wrong with a Config's values (types and LIMITS), in a few words, or None."""
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        if f.type is bool and not isinstance(v, bool):
+            return f"{f.name} is {v!r}, not true or false"
+        if f.type is str and not isinstance(v, str):
+            return f"{f.name} is {v!r}, not a string"
+        if f.type in (int, float):
+            number = isinstance(v, int | float) and not isinstance(v, bool) and (f.type is float or isinstance(v, int))
+            if not number or not math.isfinite(v):
+                return f"{f.name} is {v!r}, not a finite {f.type.__name__}"
+            lo, hi = LIMITS[f.name]
+            if not lo <= v <= hi:
+                return f"{f.name} {v} is outside {lo}..{hi}"
+    if len(cfg.cat) > MAX_CAT_CODES or not all(2 <= k <= MAX_CAT_VALUES for k in cfg.cat):
+        return f"cat {cfg.cat}: at most {MAX_CAT_CODES} codes of 2..{MAX_CAT_VALUES} values each"
+    if cfg.precision not in PRECISIONS:
+        return f"precision {cfg.precision!r} is not one of {', '.join(PRECISIONS)}"
+    return None
+
+
+# -----------------------------------------------------------------------------
 # Data
 
 
@@ -329,7 +551,7 @@ def to_tanh_range(images_uint8, device):
 
 
 # -----------------------------------------------------------------------------
-# Device, precision, models, checkpoints
+# Devices and precision
 
 
 def pick_device(name="auto"):
@@ -428,7 +650,7 @@ def autocast(device, precision):
 
 
 def weight_layout(device):
-    """channels_last conv weights: oneDNN's bf16 kernels run ~5% faster with them (docs/results.md);
+    """channels_last conv weights: oneDNN's bf16 kernels prefer them (docs/results.md);
     MPS's support for the layout is patchier, so it keeps the default."""
     return torch.contiguous_format if torch.device(device).type == "mps" else torch.channels_last
 
@@ -438,6 +660,10 @@ def build_models(cfg, device="cpu"):
     G = Generator(cfg.n_latent).to(device, memory_format=weight_layout(device))
     D = Discriminator(cfg.n_q).to(device, memory_format=weight_layout(device))
     return G, D
+
+
+# -----------------------------------------------------------------------------
+# Writing files, and checkpoints
 
 
 def write_atomic(path, write):
@@ -509,7 +735,7 @@ def load_checkpoint(path, device="cpu", ema=True):
     """(G, D, cfg, checkpoint dict) with the models in eval mode on `device`.
     G is G_ema, the running average that samples are drawn from, unless ema=False (the raw G)."""
     cfg, ckpt = read_checkpoint(path)
-    with torch.device("meta"):  # shapes only, no random initialisation (0.1-0.25 s here): the file has every weight
+    with torch.device("meta"):  # shapes only, no random initialisation to throw away: the file has every weight
         G, D = build_models(cfg, "meta")
     try:
         G.load_state_dict(ckpt["G_ema"] if ema else ckpt["G"], assign=True)
@@ -535,7 +761,7 @@ def to_unit(x):
 def grid_array(images, nrow):
     """(N, 1, H, W) images in [-1, 1] -> one uint8 grid: `nrow` images per row (fewer if N is
     smaller), 2 white pixels around each, -1 black and 1 white: torchvision's make_grid layout, without
-    importing torchvision, which added 2 to 2.5 s (60%) to every script's start-up here."""
+    importing torchvision (a large import for one function)."""
     x = to_unit(images.detach().cpu().clamp(-1, 1))  # (N, 1, H, W) in [0, 1]
     n, _, h, w = x.shape
     cols, rows = min(nrow, n), math.ceil(n / nrow)
@@ -596,129 +822,7 @@ def generate(G, latent, batch=1000):
 
 
 # -----------------------------------------------------------------------------
-# One training step
-
-
-def make_optimizers(G, D, cfg):
-    """Adam for D (trunk and real/fake head) and for G with Q's head (the paper's rates)."""
-    # fused: one kernel for all parameters, ~1.5x faster per step here than the for-each default,
-    # whose sqrt/div over the two 6.4M-weight FC layers dominated a step (docs/results.md)
-    kw = dict(betas=(cfg.beta1, cfg.beta2), fused=True)
-    opt_g = torch.optim.Adam([*G.parameters(), *D.q_parameters()], lr=cfg.lr_g, **kw)
-    opt_d = torch.optim.Adam(D.d_parameters(), lr=cfg.lr_d, **kw)
-    return opt_g, opt_d
-
-
-def warp(x, cfg, gen=None):
-    """A(x): each image (B, 1, H, W) rotated by up to cfg.rotate degrees, zoomed by a factor in
-    [1 - zoom, 1 + zoom] and shifted by up to cfg.shift pixels, its own random affine map each
-    (bilinear, background -1). D sees the same warps on real and fake images, so they tell it nothing;
-    Q sees only warped fakes, so G can make c_cat recoverable only through what survives a change of
-    pose: the digit's identity. Differentiable in x, so G learns through it. All three 0: x itself."""
-    if not (cfg.shift or cfg.rotate or cfg.zoom):
-        return x
-    B, C, H, W = x.shape
-    u = torch.rand(B, 4, device=x.device, generator=gen) * 2 - 1  # (B, 4) uniform in [-1, 1)
-    angle, scale = u[:, 0] * math.radians(cfg.rotate), 1 + u[:, 1] * cfg.zoom
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    # theta maps each output pixel to where it samples the input, in [-1, 1] units (a pixel is 2/W)
-    row_x = torch.stack([cos, -sin, u[:, 2] * cfg.shift * 2 / W], 1)
-    row_y = torch.stack([sin, cos, u[:, 3] * cfg.shift * 2 / H], 1)
-    grid = F.affine_grid(torch.stack([row_x, row_y], 1), [B, C, H, W], align_corners=False)  # (B, H, W, 2)
-    # grid_sample fills outside the image with 0, so sample x + 1 (background 0) and shift back
-    return F.grid_sample(x.float() + 1, grid, align_corners=False) - 1
-
-
-def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
-    """One InfoGAN step on a real batch x_real (B, 1, 28, 28): D's step, then G and Q's step.
-    Returns detached loss tensors (no host sync: the caller reads them when it logs)."""
-    B, device = len(x_real), x_real.device
-    latent, cat_idx, cont = sample_latent(B, cfg, device, gen)
-    ones, zeros = torch.ones(B, device=device), torch.zeros(B, device=device)
-    with autocast(device, precision):
-        x_fake = G(latent)  # (B, 1, 28, 28)
-
-    # D step: minimise loss_d = -V(D, G). The second warp of the real images is for the balance
-    # term, which trains Q's head in the G step (no gradient here; D's BatchNorm statistics see it).
-    # One autocast context, so the bf16 copies of D's weights are made once for all three passes.
-    with autocast(device, precision):
-        h_real = D.features(warp(x_real, cfg, gen))  # (B, 1024)
-        logit_real = D.logit(h_real)
-        logit_fake = D.logit(D.features(warp(x_fake.detach(), cfg, gen)))
-        with torch.no_grad():
-            h_real2 = D.features(warp(x_real, cfg, gen)) if cfg.lambda_bal > 0 else None
-    bce = F.binary_cross_entropy_with_logits
-    loss_d = bce(logit_real.float(), ones) + bce(logit_fake.float(), zeros)
-    opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
-    opt_d.step()
-
-    # G/Q step: minimise loss_g + info + λ_bal · bal over G and Q's head. D's trunk and head are
-    # frozen, so the G loss never trains them and their weight gradients are not computed.
-    D.freeze_d(True)
-    with autocast(device, precision):
-        h_fake = D.features(warp(x_fake, cfg, gen))
-        logit_fake, q_fake = D.logit(h_fake), D.q(h_fake)
-    loss_g = bce(logit_fake.float(), ones)
-    ce, nll = info_terms(q_fake, cat_idx, cont, cfg)
-    info = cfg.lambda_cat * ce + cfg.lambda_cont * nll
-    bal = torch.zeros((), device=device)
-    if cfg.lambda_bal > 0:  # real features detached: only Q's head learns from bal
-        with autocast(device, precision):
-            q_real, q_real2 = D.q(torch.cat([h_real.detach(), h_real2])).chunk(2)  # (B, n_q) each
-        bal = balance_term(q_real, q_real2, cfg)
-    opt_g.zero_grad(set_to_none=True)
-    (loss_g + info + cfg.lambda_bal * bal).backward()
-    opt_g.step()
-    D.freeze_d(False)
-    losses = dict(loss_d=loss_d, loss_g=loss_g, info=info, ce=ce, nll=nll, bal=bal)
-    return {k: v.detach() for k, v in losses.items()}
-
-
-# -----------------------------------------------------------------------------
-# The weight average G_ema and the training loop
-
-
-@torch.no_grad()
-def ema_update(G_ema, G, decay, step):
-    """G_ema <- β G_ema + (1 - β) G over the weights, β = min(decay, (1 + step) / (10 + step)), so
-    the average forgets the random initial weights within the first few hundred steps."""
-    beta = min(decay, (1 + step) / (10 + step))
-    torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1 - beta)  # one op, not one per tensor
-
-
-@torch.no_grad()
-def refresh_bn(G, cfg, n_batches=20, batch=256, seed=0):
-    """Recompute G's BatchNorm statistics for its current weights from n_batches prior draws, and
-    return G in eval mode. Averaged weights need their own statistics: the running ones belong to
-    the raw G. A pure function of the weights (its own RNG), so resumed runs stay exact."""
-    device = next(G.parameters()).device
-    g = torch.Generator().manual_seed(seed)
-    bns = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average over the batches below
-    G.train()
-    for _ in range(n_batches):
-        G(sample_latent(batch, cfg, generator=g)[0].to(device))
-    for m in bns:
-        m.momentum = 0.1
-    return G.eval()
-
-
-def data_permutation(seed, epoch, n, device):
-    """The batch order of one epoch, a pure function of (seed, epoch), so resume is exact."""
-    g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % 2**63)
-    return torch.randperm(n, generator=g).to(device)
-
-
-def step_seed(seed, step):
-    """The seed of one step's latents and warps. Reseeding the device's generator every step makes them
-    a pure function of (seed, step): a checkpoint holds no generator state, which differs between
-    devices (a CUDA generator's cannot be restored into a CPU one). A resume on the same device type
-    and thread count continues bit-for-bit on a CPU; on CUDA, grid_sample's backward adds with atomics,
-    so only up to rounding. On another device type it continues, but the same seed draws other numbers."""
-    return (seed * 2**32 + step + 1) % 2**63
+# The run directory: lock, metrics, stop on Ctrl-C
 
 
 class StopFlag:
@@ -836,96 +940,6 @@ def write_sample_grid(out_dir, G_ema, cfg, step, precision):
         images = generate(G_ema.eval(), latent.to(device))
     (out_dir / "samples").mkdir(exist_ok=True)
     save_grid(images, out_dir / "samples" / f"step_{step:07d}.png", nrow=cols)
-
-
-def build_run(cfg, device, ckpt=None):
-    """Fresh models and optimisers for `cfg`, or those of the checkpoint dict `ckpt`.
-    Returns (G, G_ema, D, opt_g, opt_d, step, train_seconds)."""
-    # seeding: weights from the global RNG; batches from (seed, epoch) and latents and warps from (seed, step),
-    # in train(), so a checkpoint needs no RNG state and resumes on any device (step_seed)
-    torch.manual_seed(cfg.seed)
-    G, D = build_models(cfg, device)
-    G_ema = copy.deepcopy(G).requires_grad_(False)
-    opt_g, opt_d = make_optimizers(G, D, cfg)
-    if ckpt is None:
-        return G, G_ema, D, opt_g, opt_d, 0, 0.0
-    try:
-        for module, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
-            module.load_state_dict(ckpt[key])
-    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
-        raise click.ClickException(
-            f"the checkpoint's weights do not fit its config ({str(e).splitlines()[0][:120]})"
-        ) from None
-    problem = next(filter(None, (weights_problem(ckpt[k]) for k in ("G", "G_ema", "D"))), None)
-    if problem:
-        raise click.ClickException(f"the checkpoint's weights are unusable ({problem})")
-    return G, G_ema, D, opt_g, opt_d, ckpt["step"], ckpt["train_seconds"]
-
-
-def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
-    """Train with `cfg` into `out_dir`, resuming from the checkpoint dict `ckpt` if given.
-    hook(step, G, D, G_ema), if given, runs after every step (benchmarks evaluate from it; G_ema
-    needs refresh_bn before it draws). Returns (G, D, G_ema, final step)."""
-    out_dir, device = Path(out_dir), pick_device(cfg.device)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)  # cuda:N: kernels and handles that use the current device use N
-    if device.type != "cpu":
-        check_warp_backward(device)
-    precision, why = resolve_precision(device, cfg.precision)
-    data = to_tanh_range(load_mnist(cfg.data_dir, "train")[0], device)  # (60000, 1, 28, 28), once, on the device
-    n, bs = len(data), cfg.batch_size
-    steps_per_epoch = n // bs  # the last partial batch is dropped
-    if steps_per_epoch == 0:
-        raise click.ClickException(f"--batch-size {bs} is larger than the data set ({n} images)")
-    total = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
-    G, G_ema, D, opt_g, opt_d, step, train_seconds = build_run(cfg, device, ckpt)
-    gen = torch.Generator(device)  # latents and warps, reseeded every step (step_seed)
-    lock = lock_run_dir(out_dir)  # only now: a start that fails above leaves no directory behind
-    with run_files(out_dir), lock:
-        write_atomic(out_dir / "config.json", lambda tmp: tmp.write_text(json.dumps(asdict(cfg), indent=2) + "\n"))
-        echo(
-            f"device {device}, {precision} ({why}), {steps_per_epoch} steps/epoch, steps {step}..{total}, in {out_dir}"
-        )
-        auto, auto_why = resolve_precision(device, "auto") if cfg.precision != "auto" else (precision, why)
-        if auto != precision:
-            echo(f"warning: {precision} is the slower path here; auto picks {auto} ({auto_why})", err=True)
-        nl = "\n" if progress and sys.stderr.isatty() else ""  # log lines start below a live progress bar
-        sums, n_sum, t_log = {}, 0, time.perf_counter()
-        with StopFlag() as stop, open_metrics(out_dir, step) as metrics:
-            while step < total and not stop.set:
-                epoch = step // steps_per_epoch
-                perm = data_permutation(cfg.seed, epoch, n, device)
-                batches = range(step % steps_per_epoch, min(steps_per_epoch, total - epoch * steps_per_epoch))
-                label = f"epoch {epoch + 1}/{math.ceil(total / steps_per_epoch)}"
-                bar = click.progressbar(batches, label=label, file=sys.stderr) if progress else None
-                with bar or contextlib.nullcontext(batches) as bar:
-                    for i in bar:
-                        t0 = time.perf_counter()
-                        gen.manual_seed(step_seed(cfg.seed, step))
-                        losses = train_step(G, D, opt_g, opt_d, data[perm[i * bs : (i + 1) * bs]], cfg, gen, precision)
-                        ema_update(G_ema, G, cfg.ema, step)
-                        step, n_sum = step + 1, n_sum + 1
-                        sums = {k: sums.get(k, 0) + v for k, v in losses.items()}
-                        if step % cfg.log_every == 0 or step == total:
-                            seconds = time.perf_counter() - t_log
-                            echo(nl + log_losses(metrics, sums, n_sum, step, steps_per_epoch, seconds, cfg))
-                            sums, n_sum, t_log = {}, 0, time.perf_counter()
-                        train_seconds += time.perf_counter() - t0
-                        if cfg.sample_every and step % cfg.sample_every == 0:
-                            write_sample_grid(out_dir, refresh_bn(G_ema, cfg), cfg, step, precision)
-                        if hook is not None:
-                            hook(step, G, D, G_ema)
-                        if stop.set:
-                            break
-                refresh_bn(G_ema, cfg)  # G_ema's own BatchNorm statistics, for the checkpoint and the grid
-                state = checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds)
-                save_checkpoint(out_dir / "ckpt.pt", state)  # at every epoch end, on a stop, and at the end
-                if not cfg.sample_every or step == total:
-                    write_sample_grid(out_dir, G_ema, cfg, step, precision)
-    if stop.set:
-        resume = f"python infogan.py --resume {shlex.quote(str(out_dir / 'ckpt.pt'))}"
-        raise click.ClickException(f"interrupted at step {step}; checkpoint saved. Resume with: {resume}")
-    return G, D, G_ema, step
 
 
 # -----------------------------------------------------------------------------
