@@ -613,3 +613,23 @@ def test_throughput_timing_waits_for_the_cuda_queue(monkeypatch):
     dev = torch.device("cuda:1")
     throughput.timed(lambda: calls.append("step"), 2, dev)
     assert calls == [("sync", dev), "step", "step", ("sync", dev)]
+
+
+def test_the_prepared_device_check_runs_end_to_end_on_a_cpu(tiny_data, tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import device_check
+
+    out, run = tmp_path / "check", tmp_path / "run"
+    args = ["--device", "cpu", "--epochs", 100, "--max-steps", 6, "--batch-size", 8, "--data-dir", tiny_data]
+    res = CliRunner().invoke(
+        device_check.main, [*map(str, [out, *args, "--run-dir", run]), "--precision", "fp32", "--quick"]
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sync_free"]["ok"] and {line["precision"] for line in summary["throughput"]} >= {"fp32"}
+    train = summary["train"]  # stopped by SIGTERM at its first log line (step 1), saved, resumed to the end
+    assert train["sigterm_stopped_it"] and 1 <= train["stopped_at_step"] < 6 and train["final_step"] == 6
+    assert summary["evaluate"]["step"] == 6 and summary["evaluate_rc"] == summary["sample_rc"] == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["eval.jsonl", "grid.png", "summary.json", "throughput.jsonl", "train.log"]
+    )
