@@ -64,7 +64,7 @@ import torch.nn.functional as F
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = HERE / "data" / "mnist"
-CKPT_FORMAT = "infogan-ckpt-v3"  # marks our checkpoints (v3: the Config below); checked on load
+CKPT_FORMAT = "infogan-ckpt-v2"  # marks our checkpoints (v2: the Config below); checked on load
 
 
 @dataclass
@@ -90,7 +90,6 @@ class Config:
     shift: int = 2  # up to this many pixels
     rotate: float = 20.0  # up to this many degrees
     zoom: float = 0.2  # by a factor in [1 - zoom, 1 + zoom]
-    stroke: float = 0.5  # chance that the balance term's second view gets a crossing stroke (add_stroke)
     # optimisation
     lr_g: float = 1e-3  # Adam rate for G and Q's head (paper: 1e-3)
     lr_d: float = 2e-4  # Adam rate for D (paper: 2e-4)
@@ -289,24 +288,6 @@ def warp(x, cfg, gen=None):
     return F.grid_sample(x.float() + 1, grid, align_corners=False) - 1
 
 
-def add_stroke(x, p, gen=None):
-    """Each image (B, 1, H, W) gets, with probability p, a horizontal stroke 2 pixels thick and 9 to 15
-    long, centred on its ink, in rows 12 to 15 (the middle of the digit, where a 7 is crossed; higher,
-    it can close a 7's top into a 9): a plain 7 becomes a crossed 7. In the balance term's second view
-    this asks Q to give both forms one code; left to itself, clustering real digits puts the crossed
-    7s with the 2s (docs/design.md §4). Ink is only added, never removed."""
-    B, _, H, W = x.shape
-    u = torch.rand(B, 3, device=x.device, generator=gen)  # (B, 3): length, height, whether
-    ink = (x[:, 0].float() + 1) / 2  # (B, H, W)
-    cols, rows = torch.arange(W, device=x.device), torch.arange(H, device=x.device)
-    centre = (ink.sum(1) * cols).sum(1) / ink.sum((1, 2)).clamp_min(1e-6)  # (B,) ink's centre column
-    half, top = (4 + u[:, 0] * 3).floor(), (12 + u[:, 1] * 3).floor()  # (B,) half length 4-7, first row 12-14
-    in_rows = (rows >= top[:, None]) & (rows < top[:, None] + 2)  # (B, H)
-    in_cols = (cols - centre[:, None].round()).abs() <= half[:, None]  # (B, W)
-    stroke = in_rows[:, :, None] & in_cols[:, None, :] & (u[:, 2] < p)[:, None, None]  # (B, H, W)
-    return torch.where(stroke[:, None], torch.ones_like(x), x)
-
-
 def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     """One InfoGAN step on a real batch x_real (B, 1, 28, 28): D's step, then G and Q's step.
     Returns detached loss tensors (no host sync: the caller reads them when it logs)."""
@@ -324,7 +305,7 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
         logit_real = D.logit(h_real)
         logit_fake = D.logit(D.features(warp(x_fake.detach(), cfg, gen)))
         with torch.no_grad():
-            h_real2 = D.features(warp(add_stroke(x_real, cfg.stroke, gen), cfg, gen)) if cfg.lambda_bal > 0 else None
+            h_real2 = D.features(warp(x_real, cfg, gen)) if cfg.lambda_bal > 0 else None
     bce = F.binary_cross_entropy_with_logits
     loss_d = bce(logit_real.float(), ones) + bce(logit_fake.float(), zeros)
     opt_d.zero_grad(set_to_none=True)
@@ -501,8 +482,8 @@ LIMITS = {
     "epochs": (1, 100_000), "max_steps": (0, 10**12), "batch_size": (2, 60_000), "n_cont": (0, 100),
     "n_noise": (0, 10_000), "noise_scale": (0, 100), "lambda_cat": (0, 1e6), "lambda_cont": (0, 1e6),
     "lambda_bal": (0, 1e6), "bal_marginal": (0, 1e6), "shift": (0, 28), "rotate": (0, 360), "zoom": (0, 0.99),
-    "stroke": (0, 1), "lr_g": (1e-12, 1e3), "lr_d": (1e-12, 1e3), "beta1": (0, 0.9999), "beta2": (0, 0.9999),
-    "ema": (0, 1), "seed": (0, 2**32 - 1), "log_every": (1, 10**12), "sample_every": (0, 10**12),
+    "lr_g": (1e-12, 1e3), "lr_d": (1e-12, 1e3), "beta1": (0, 0.9999), "beta2": (0, 0.9999), "ema": (0, 1),
+    "seed": (0, 2**32 - 1), "log_every": (1, 10**12), "sample_every": (0, 10**12),
 }  # fmt: skip
 MAX_CAT_VALUES, MAX_CAT_CODES = 1000, 10  # values of one categorical code; categorical codes
 PRECISIONS = ("auto", "bf16", "fp32")

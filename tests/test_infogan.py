@@ -168,23 +168,6 @@ def test_warp_rotates_zooms_and_shifts_within_range():
     assert x.grad.abs().sum() > 0
 
 
-def test_add_stroke_draws_one_crossing_bar_centred_on_the_ink():
-    x = torch.full((64, 1, 28, 28), -1.0)
-    x[:, :, 4:10, 17], x[:, :, 18:24, 17] = 1.0, 1.0  # a broken vertical stroke in column 17, gap at 10-17
-    out = ig.add_stroke(x, 1.0, torch.Generator().manual_seed(0))
-    added = (out != x)[:, 0]  # (64, 28, 28)
-    rows, cols = added.any(2), added.any(1)  # (64, 28) rows and columns touched
-    assert (rows.sum(1) == 2).all() and (rows[:, :12] == 0).all() and (rows[:, 16:] == 0).all()
-    lengths = cols.sum(1)
-    assert lengths.min() >= 9 and lengths.max() <= 15 and lengths.unique().numel() > 2
-    centre = (cols * torch.arange(28)).sum(1) / lengths
-    assert torch.allclose(centre, torch.full((64,), 17.0))
-    assert (out >= x).all() and set(out.unique().tolist()) == {-1.0, 1.0}  # ink is added, never removed
-    assert torch.equal(ig.add_stroke(x, 0.0), x)
-    some = ig.add_stroke(x, 0.5, torch.Generator().manual_seed(0))
-    assert 16 < (some != x).flatten(1).any(1).sum() < 48  # about half the images
-
-
 def test_grid_layout_gaps_and_grey_levels():
     """Image k sits in row k // nrow, column k % nrow, inside 2-pixel white gaps; values are clamped
     to [-1, 1] and map -1 to black, 1 to white. An unfilled cell of the last row stays white."""
