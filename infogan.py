@@ -439,8 +439,8 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
                 perm = data_permutation(cfg.seed, epoch, n, device)
                 batches = range(step % steps_per_epoch, min(steps_per_epoch, total - epoch * steps_per_epoch))
                 label = f"epoch {epoch + 1}/{math.ceil(total / steps_per_epoch)}"
-                bar = click.progressbar(batches, label=label, file=sys.stderr) if progress else None
-                with bar or contextlib.nullcontext(batches) as bar:
+                shown = click.progressbar(batches, label=label, file=sys.stderr) if progress else None
+                with shown if shown is not None else contextlib.nullcontext(batches) as bar:
                     for i in bar:
                         t0 = time.perf_counter()
                         gen.manual_seed(step_seed(cfg.seed, step))
