@@ -1075,9 +1075,16 @@ def main(ctx, out, resume, **opts):
             raise click.ClickException(f"{out} already holds another run; resume into an empty directory")
         out = out or resume.parent
     pick_device(cfg.device)  # a bad device fails before the data is read
-    if out is None:
-        out = new_run_dir()  # made now; train() removes it again if the run fails before its first save
-    step = train(cfg, out, ckpt)[-1]
+    made = out is None
+    if made:
+        out = new_run_dir()  # made now, so a run started in the same second cannot take it
+    try:
+        step = train(cfg, out, ckpt)[-1]
+    except BaseException:
+        if made:  # a start that failed before writing anything leaves no empty run directory
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
     click.echo(f"done at step {step}: {out / 'ckpt.pt'}")
 
 

@@ -507,6 +507,8 @@ def test_a_run_directory_belongs_to_one_run(tiny_data, tiny_ckpt, tmp_path, monk
     first, second = ig.new_run_dir(), ig.new_run_dir()  # made at once: the second start cannot take it
     assert first == ig.Path("runs/20260101-000000") and second == ig.Path("runs/20260101-000000-2")
     assert first.is_dir() and second.is_dir()
+    res = CliRunner().invoke(ig.main, ["--max-steps", "1", "--data-dir", str(tmp_path / "nowhere")])
+    assert res.exit_code == 1 and sorted(p.name for p in (tmp_path / "runs").iterdir()) == [first.name, second.name]
 
 
 @pytest.mark.parametrize(
