@@ -395,7 +395,7 @@ def main(ckpt, n, seed, device, json_file, min_agreement, quick, raw_g, classifi
     if ckpt is None:
         ckpt = find_latest_checkpoint()
         click.echo(f"evaluating {ckpt} (the most recent run under runs/)")
-    if json_file is not None and json_file.exists() and json_file.samefile(ckpt):
+    if exists and json_file.samefile(ckpt):
         raise click.ClickException(f"--json {json_file}: that is the checkpoint; name another file")
     G, D, cfg, meta = ig.load_checkpoint(ckpt, dev, ema=not raw_g)
     clf = load_classifier(classifier, dev)
