@@ -572,11 +572,27 @@ def pick_device(name="auto"):
     return dev
 
 
+def cpu_flags(path="/proc/cpuinfo"):
+    """The instruction-set flags of this CPU as Linux lists them (a set), or None where there is no such file."""
+    try:
+        with open(path) as f:
+            line = next((ln for ln in f if ln.startswith("flags")), "")
+    except OSError:
+        return None
+    return set(line.partition(":")[2].split()) or None
+
+
 def cpu_features():
-    """(bf16, amx) of this CPU: whether oneDNN has native bf16 kernels here, and whether the OS grants
-    AMX tiles. torch asks the OS for AMX through a private call; a torch without it counts as no AMX."""
+    """(bf16, amx) of this CPU: whether it has bf16 instructions, and whether the OS grants AMX tiles.
+    oneDNN also says bf16 on AVX-512 CPUs without AVX512-BF16, where it emulates bf16 (the step then ran
+    at 0.33-0.45x fp32), so where Linux lists the CPU's flags they decide. torch asks the OS for AMX
+    through a private call; a torch without it counts as no AMX."""
+    flags = cpu_flags()
+    bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    if flags is not None:
+        bf16 = bf16 and bool(flags & {"avx512_bf16", "amx_bf16"})
     init_amx = getattr(torch._C._cpu, "_init_amx", None)
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()), init_amx is not None and bool(init_amx())
+    return bf16, init_amx is not None and bool(init_amx())
 
 
 @functools.cache
@@ -720,13 +736,20 @@ def step_problem(ckpt):
     return None
 
 
+def all_finite(t):
+    """Whether every value of a floating tensor is finite. Its least and largest values are both finite
+    exactly when all are (aminmax propagates NaN): one pass and no mask the size of the tensor, which
+    matters because every checkpoint saved or loaded checks three models' weights this way."""
+    return t.numel() == 0 or bool(torch.isfinite(torch.stack(torch.aminmax(t))).all())
+
+
 def weights_problem(state):
     """Why a state dict's floating tensors cannot be trained or drawn from (not float32, or not finite), or None."""
     for name, t in state.items():
         if isinstance(t, torch.Tensor) and t.is_floating_point():
             if t.dtype != torch.float32:
                 return f"{name} is {t.dtype}, not float32"
-            if not torch.isfinite(t).all():
+            if not all_finite(t):
                 return f"{name} is not finite"
     return None
 
@@ -924,7 +947,7 @@ def checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds):
     diverged step never overwrites the last good checkpoint."""
     models = {"G": G, "G_ema": G_ema, "D": D}
     for name, model in models.items():  # weights and BatchNorm statistics
-        if not all(torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point()):
+        if not all(all_finite(t) for t in model.state_dict().values() if t.is_floating_point()):
             raise click.ClickException(f"{name} has non-finite weights at step {step}; not saved (try lower rates)")
     return {"format": CKPT_FORMAT, "config": asdict(cfg), "step": step, "train_seconds": train_seconds,
             **{k: m.state_dict() for k, m in models.items()}, "opt_g": opt_g.state_dict(),

@@ -325,6 +325,16 @@ def test_ctrl_c_or_sigterm_saves_a_resumable_checkpoint(tiny_data, straight, tmp
     assert same_state(weights(run / "ckpt.pt")["G"], weights(straight)["G"])
 
 
+def test_all_finite_finds_one_bad_value_anywhere():
+    w = torch.randn(7, 5, 3)
+    assert ig.all_finite(w) and ig.all_finite(torch.empty(0))
+    for bad in (math.nan, math.inf, -math.inf):
+        for at in ((0, 0, 0), (3, 2, 1), (6, 4, 2)):
+            v = w.clone()
+            v[at] = bad
+            assert not ig.all_finite(v)
+
+
 @pytest.mark.parametrize(
     "what, step, message",
     [
@@ -523,6 +533,20 @@ def test_auto_precision_on_cpu_follows_the_instructions_then_the_clock(monkeypat
     assert precision == auto and why.startswith("auto: ")
     assert (f"{speedup:.2f}x" in why) == (bf16 and not amx)  # the clock decides only between the two
     assert ig.resolve_precision(cpu, "fp32") == ("fp32", "--precision fp32")
+
+
+def test_cpu_flags_are_read_from_the_first_flags_line(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f\n\nprocessor\t: 1\nflags\t\t: fpu\n")
+    assert ig.cpu_flags(info) == {"fpu", "avx2", "avx512f"}
+    info.write_text("processor\t: 0\n")
+    assert ig.cpu_flags(info) is None and ig.cpu_flags(tmp_path / "missing") is None
+
+
+def test_a_cpu_whose_flags_lack_bf16_instructions_has_no_bf16(monkeypatch):
+    monkeypatch.setattr(ig, "cpu_flags", lambda: {"avx2", "avx512f", "avx512bw"})  # AVX-512, no AVX512-BF16
+    assert ig.cpu_features()[0] is False
+    assert ig.resolve_precision(torch.device("cpu"), "auto") == ("fp32", "auto: this CPU has no bf16 instructions")
 
 
 def test_cpu_bf16_speedup_is_a_positive_ratio_and_leaves_the_rng_alone():
