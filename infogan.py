@@ -584,9 +584,9 @@ def cpu_flags(path="/proc/cpuinfo"):
 
 def cpu_features():
     """(bf16, amx) of this CPU: whether it has bf16 instructions, and whether the OS grants AMX tiles.
-    oneDNN also says bf16 on AVX-512 CPUs without AVX512-BF16, where it emulates bf16 (the step then ran
-    at 0.33-0.45x fp32), so where Linux lists the CPU's flags they decide. torch asks the OS for AMX
-    through a private call; a torch without it counts as no AMX."""
+    oneDNN also says bf16 on AVX-512 CPUs without AVX512-BF16, where it emulates bf16 and our step runs
+    slower than in fp32 (results.md), so where Linux lists the CPU's flags they decide. torch asks the OS
+    for AMX through a private call; a torch without it counts as no AMX."""
     flags = cpu_flags()
     bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     if flags is not None:
@@ -739,7 +739,10 @@ def step_problem(ckpt):
 def all_finite(t):
     """Whether every value of a floating tensor is finite. Its least and largest values are both finite
     exactly when all are (aminmax propagates NaN): one pass and no mask the size of the tensor, which
-    matters because every checkpoint saved or loaded checks three models' weights this way."""
+    matters because every checkpoint saved or loaded checks three models' weights this way. On other
+    devices (MPS) the plain mask, which every backend has."""
+    if t.device.type not in ("cpu", "cuda"):
+        return bool(torch.isfinite(t).all())
     return t.numel() == 0 or bool(torch.isfinite(torch.stack(torch.aminmax(t))).all())
 
 
