@@ -587,10 +587,9 @@ def cpu_features():
     oneDNN also says bf16 on AVX-512 CPUs without AVX512-BF16, where it emulates bf16 and our step runs
     slower than in fp32 (results.md), so where Linux lists the CPU's flags they decide. torch asks the OS
     for AMX through a private call; a torch without it counts as no AMX."""
-    flags = cpu_flags()
     bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    if flags is not None:
-        bf16 = bf16 and bool(flags & {"avx512_bf16", "amx_bf16"})
+    if bf16 and (flags := cpu_flags()) is not None:
+        bf16 = bool(flags & {"avx512_bf16", "amx_bf16"})
     init_amx = getattr(torch._C._cpu, "_init_amx", None)
     return bf16, init_amx is not None and bool(init_amx())
 
