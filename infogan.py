@@ -17,7 +17,9 @@ In code (every loss is minimised; D outputs a logit; bce = BCEWithLogits; A(x) i
     info   = λ_cat · CE(Q_cat(A(G(z, c))), c_cat)                       # -E[log Q(c_cat | x)]
            + λ_cont · NLL_N(c_cont; μ(A(G(z, c))), σ)                    # -E[log Q(c_cont | x)]
     bal    = m · KL(P_Q(c) || P(c_cat)) + H_Q(c | c')                   # not in the paper (below)
-    G and Q's head minimise loss_g + info + λ_bal · bal;  mi = H(c_cat) - CE is the logged bound.
+    cut    = CE(Q_cat(A(x)), y)                                         # not in the paper (below)
+    G and Q's head minimise loss_g + info + λ_bal · bal + λ_cut · cut.
+    mi = H(c_cat) - CE is the logged bound.
 
 H(c) is a constant, so -λ L_I and `info` differ by a constant. σ = 1 unless learn_std. The paper
 uses λ = 1 for categorical codes and a smaller λ for continuous ones (λ_cont = 0.1 here).
@@ -32,12 +34,19 @@ averaged over real images is the prior P(c_cat), uniform; the classic failure, o
 digits while two codes split a third, breaks that. c and c' are Q's codes for two random warps of
 each real image, P_Q(c, c') = E_x[Q(c | A1 x) Q(c' | A2 x)] (symmetrised), P_Q(c) its marginal.
 With m = 1, bal = ln K - I(c; c'), the invariant-information-clustering objective; m = 3 weighs the
-even spread more. No labels are used anywhere.
+even spread more.
+
+The cut `cut` (weight λ_cut) also trains Q's head only. Its targets y are pseudo-labels of the real
+images, remade at the start of epoch 3 and of every later epoch up to 10, then of every 5th: the
+images are joined to their nearest neighbours in D's trunk features, and that graph is cut into K
+groups of about equal size (spectral clustering, started from Q's own clusters, so group j stays
+code j). The graph keeps digits apart where Q's head alone merges them (crossed 7s with 2s). No
+labels are used anywhere.
 
 Departures from the paper's MNIST setting, each measured (docs/design.md): z ~ 0.5 · Unif(-1, 1);
 every image D and Q see is randomly shifted, rotated and zoomed (A above); the trunk is not trained
-by `info`; the balance term; images are drawn from G_ema, a running average of G's weights; 10
-epochs by default (--epochs 50 is the paper's length).
+by `info`; the balance term and the cut; images are drawn from G_ema, a running average of G's
+weights; 10 epochs by default (--epochs 50 is the paper's length).
 """
 
 import contextlib
@@ -86,6 +95,9 @@ class Config:
     lambda_cont: float = 0.1  # λ of the continuous information term (paper: "smaller")
     lambda_bal: float = 6.0  # λ_bal of the balance term on real images (0: the paper's objective)
     bal_marginal: float = 3.0  # m, the weight of the even spread inside the balance term
+    lambda_cut: float = 1.0  # λ_cut of the cut's pseudo-labels for Q's head (0: no cuts)
+    cut_from: int = 3  # the first epoch that starts with a cut: Q's clusters have formed by then
+    cut_every: int = 5  # after epoch 10, a cut at the start of every 5th epoch (before it, of every one)
     # the random warp A of every image D and Q see, real or fake
     shift: int = 2  # up to this many pixels
     rotate: float = 20.0  # up to this many degrees
@@ -255,6 +267,76 @@ def entropy_cat(cfg):
 
 
 # -----------------------------------------------------------------------------
+# The cut: pseudo-labels of the real images for Q's head
+
+
+def cut_due(epoch, cfg):
+    """Whether epoch `epoch` (1-based) starts with a new cut: epochs cut_from to 10, then every
+    cut_every-th. The early cuts move the most images (7% at epoch 3, 2-3% from epoch 6); a cut costs
+    about half an epoch of training, so after the default run's 10 epochs only every 5th has one."""
+    if cfg.lambda_cut <= 0 or not cfg.cat or epoch < cfg.cut_from:
+        return False
+    return epoch <= 10 or epoch % cfg.cut_every == 0
+
+
+@torch.no_grad()
+def spectral_cut(h, q_idx, k, knn=10, n_eig=14, eps=0.02, rounds=30, sim_dtype=torch.float32, chunk=2000):
+    """Cut N images into k groups of about equal size from their features h (N, F), starting from
+    Q's clusters q_idx (N,). Returns the group of each image (N,) int64, on h's device.
+
+    Graph: each image joined to its knn most cosine-similar others (symmetrised, weight 1). Spectral
+    embedding: the n_eig leading eigenvectors of D^-1/2 W D^-1/2, each row scaled to length 1.
+    Clusters: k-means in that embedding, whose assignment step is balanced (Sinkhorn: soft
+    assignments at temperature eps scaled so that every group gets 1/k of the images), started from
+    the centroids of Q's clusters, so that group j stays code j. sim_dtype: of the similarities
+    (bf16 where it is the faster path; they only rank neighbours). Deterministic for given h."""
+    from scipy.sparse import csr_matrix, diags
+    from scipy.sparse.linalg import eigsh
+
+    n = len(h)
+    knn, n_eig = min(knn, n - 1), min(n_eig, n - 1)  # a handful of images (tests) still cuts
+    f = F.normalize(h.float(), dim=1).to(sim_dtype)  # (N, F)
+    nbr = torch.empty(n, knn, dtype=torch.long)
+    for i in range(0, n, chunk):  # (chunk, N) similarities at a time: all N² would not fit
+        s = (f[i : i + chunk] @ f.T).float()
+        s[torch.arange(len(s)), torch.arange(i, i + len(s))] = -2  # no image is its own neighbour
+        nbr[i : i + chunk] = s.topk(knn, dim=1).indices.cpu()
+    w = csr_matrix((np.ones(n * knn), (np.repeat(np.arange(n), knn), nbr.numpy().ravel())), shape=(n, n))
+    w = ((w + w.T) > 0).astype(np.float64)  # (N, N) symmetric, 0/1
+    d = diags(1 / np.sqrt(np.asarray(w.sum(1)).ravel()))
+    v0 = np.random.default_rng(0).standard_normal(n)  # ARPACK's own start is random
+    _, vecs = eigsh(d @ w @ d, k=n_eig, which="LA", tol=1e-6, v0=v0)  # (N, n_eig)
+    emb = torch.from_numpy(vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
+    q = q_idx.cpu()
+    cent = torch.stack([emb[q == j].mean(0) if (q == j).any() else emb[j] for j in range(k)])  # (k, n_eig)
+    for _ in range(rounds):
+        logits = -torch.cdist(emb, cent).square() / eps  # (N, k)
+        u, v = torch.zeros(n, dtype=emb.dtype), torch.zeros(k, dtype=emb.dtype)
+        for _ in range(50):  # Sinkhorn: rows sum to 1/N, columns to 1/k (in log space)
+            u = -math.log(n) - torch.logsumexp(logits + v, dim=1)
+            v = -math.log(k) - torch.logsumexp(logits + u[:, None], dim=0)
+        group = (logits + v).argmax(1)  # each image's most likely group under the balanced assignment
+        cent = torch.stack([emb[group == j].mean(0) if (group == j).any() else cent[j] for j in range(k)])
+    return group.to(h.device)
+
+
+@torch.no_grad()
+def cut_labels(D, data, cfg, precision, batch=2000):
+    """The cut of all real images `data` (N, 1, 28, 28) by D's trunk features, unwarped, with D in
+    eval mode (its BatchNorm running statistics). Returns (labels (N,), share of images whose label
+    differs from Q's argmax)."""
+    was_training = D.training
+    D.eval()
+    with autocast(data.device, precision):
+        h = torch.cat([D.features(data[i : i + batch]) for i in range(0, len(data), batch)])  # (N, 1024)
+        q_idx = torch.cat([D.q(h[i : i + batch]) for i in range(0, len(h), batch)])
+    D.train(was_training)
+    q_idx = split_q(q_idx.float(), cfg)[0][0].argmax(1)  # Q's clusters of the first categorical code
+    labels = spectral_cut(h, q_idx, cfg.cat[0], sim_dtype=torch.bfloat16 if precision == "bf16" else torch.float32)
+    return labels, (labels != q_idx).float().mean().item()
+
+
+# -----------------------------------------------------------------------------
 # One training step
 
 
@@ -288,8 +370,9 @@ def warp(x, cfg, gen=None):
     return F.grid_sample(x.float() + 1, grid, align_corners=False) - 1
 
 
-def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
+def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32", y_cut=None):
     """One InfoGAN step on a real batch x_real (B, 1, 28, 28): D's step, then G and Q's step.
+    y_cut (B,): the cut's labels of x_real (cut_labels), or None before the first cut.
     Returns detached loss tensors (no host sync: the caller reads them when it logs)."""
     B, device = len(x_real), x_real.device
     latent, cat_idx, cont = sample_latent(B, cfg, device, gen)
@@ -312,8 +395,8 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     loss_d.backward()
     opt_d.step()
 
-    # G/Q step: minimise loss_g + info + λ_bal · bal over G and Q's head. D's trunk and head are
-    # frozen, so the G loss never trains them and their weight gradients are not computed.
+    # G/Q step: minimise loss_g + info + λ_bal · bal + λ_cut · cut over G and Q's head. D's trunk and
+    # head are frozen, so the G loss never trains them and their weight gradients are not computed.
     D.freeze_d(True)
     with autocast(device, precision):
         h_fake = D.features(warp(x_fake, cfg, gen))
@@ -321,16 +404,21 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32"):
     loss_g = bce(logit_fake.float(), ones)
     ce, nll = info_terms(q_fake, cat_idx, cont, cfg)
     info = cfg.lambda_cat * ce + cfg.lambda_cont * nll
-    bal = torch.zeros((), device=device)
-    if cfg.lambda_bal > 0:  # real features detached: only Q's head learns from bal
+    bal = cut = torch.zeros((), device=device)
+    if cfg.lambda_bal > 0:  # real features detached: only Q's head learns from bal and cut
         with autocast(device, precision):
             q_real, q_real2 = D.q(torch.cat([h_real.detach(), h_real2])).chunk(2)  # (B, n_q) each
         bal = balance_term(q_real, q_real2, cfg)
+    if y_cut is not None:
+        if cfg.lambda_bal <= 0:
+            with autocast(device, precision):
+                q_real = D.q(h_real.detach())
+        cut = F.cross_entropy(split_q(q_real.float(), cfg)[0][0], y_cut)
     opt_g.zero_grad(set_to_none=True)
-    (loss_g + info + cfg.lambda_bal * bal).backward()
+    (loss_g + info + cfg.lambda_bal * bal + cfg.lambda_cut * cut).backward()
     opt_g.step()
     D.freeze_d(False)
-    losses = dict(loss_d=loss_d, loss_g=loss_g, info=info, ce=ce, nll=nll, bal=bal)
+    losses = dict(loss_d=loss_d, loss_g=loss_g, info=info, ce=ce, nll=nll, bal=bal, cut=cut)
     return {k: v.detach() for k, v in losses.items()}
 
 
@@ -382,7 +470,7 @@ def step_seed(seed, step):
 
 def build_run(cfg, device, ckpt=None):
     """Fresh models and optimisers for `cfg`, or those of the checkpoint dict `ckpt`.
-    Returns (G, G_ema, D, opt_g, opt_d, step, train_seconds)."""
+    Returns (G, G_ema, D, opt_g, opt_d, step, train_seconds, y_cut); y_cut: the last cut's labels or None."""
     # seeding: weights from the global RNG; batches from (seed, epoch) and latents and warps from (seed, step),
     # in train(), so a checkpoint needs no RNG state and resumes on any device (step_seed)
     torch.manual_seed(cfg.seed)
@@ -390,7 +478,7 @@ def build_run(cfg, device, ckpt=None):
     G_ema = copy.deepcopy(G).requires_grad_(False)
     opt_g, opt_d = make_optimizers(G, D, cfg)
     if ckpt is None:
-        return G, G_ema, D, opt_g, opt_d, 0, 0.0
+        return G, G_ema, D, opt_g, opt_d, 0, 0.0, None
     try:
         for module, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
             module.load_state_dict(ckpt[key])
@@ -401,7 +489,9 @@ def build_run(cfg, device, ckpt=None):
     problem = next(filter(None, (weights_problem(ckpt[k]) for k in ("G", "G_ema", "D"))), None)
     if problem:
         raise click.ClickException(f"the checkpoint's weights are unusable ({problem})")
-    return G, G_ema, D, opt_g, opt_d, ckpt["step"], ckpt["train_seconds"]
+    y_cut = ckpt.get("cut")  # absent in checkpoints from before the cut
+    y_cut = y_cut.to(device, torch.long) if isinstance(y_cut, torch.Tensor) and len(y_cut) else None
+    return G, G_ema, D, opt_g, opt_d, ckpt["step"], ckpt["train_seconds"], y_cut
 
 
 def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
@@ -420,7 +510,9 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     if steps_per_epoch == 0:
         raise click.ClickException(f"--batch-size {bs} is larger than the data set ({n} images)")
     total = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
-    G, G_ema, D, opt_g, opt_d, step, train_seconds = build_run(cfg, device, ckpt)
+    G, G_ema, D, opt_g, opt_d, step, train_seconds, y_cut = build_run(cfg, device, ckpt)
+    if y_cut is not None and len(y_cut) != n:
+        raise click.ClickException(f"the checkpoint's cut is of {len(y_cut)} images, but the data has {n}")
     gen = torch.Generator(device)  # latents and warps, reseeded every step (step_seed)
     lock = lock_run_dir(out_dir)  # only now: a start that fails above leaves no directory behind
     with run_files(out_dir), lock:
@@ -437,6 +529,11 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
             while step < total and not stop.set:
                 epoch = step // steps_per_epoch
                 perm = data_permutation(cfg.seed, epoch, n, device)
+                if step % steps_per_epoch == 0 and cut_due(epoch + 1, cfg):
+                    t_cut = time.perf_counter()
+                    y_cut, moved = cut_labels(D, data, cfg, precision)
+                    train_seconds += time.perf_counter() - t_cut
+                    echo(f"cut at the start of epoch {epoch + 1}: {moved:.1%} of the images leave Q's cluster")
                 batches = range(step % steps_per_epoch, min(steps_per_epoch, total - epoch * steps_per_epoch))
                 label = f"epoch {epoch + 1}/{math.ceil(total / steps_per_epoch)}"
                 shown = click.progressbar(batches, label=label, file=sys.stderr) if progress else None
@@ -444,7 +541,9 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
                     for i in bar:
                         t0 = time.perf_counter()
                         gen.manual_seed(step_seed(cfg.seed, step))
-                        losses = train_step(G, D, opt_g, opt_d, data[perm[i * bs : (i + 1) * bs]], cfg, gen, precision)
+                        idx = perm[i * bs : (i + 1) * bs]
+                        y = y_cut[idx] if y_cut is not None else None
+                        losses = train_step(G, D, opt_g, opt_d, data[idx], cfg, gen, precision, y)
                         ema_update(G_ema, G, cfg.ema, step)
                         step, n_sum = step + 1, n_sum + 1
                         sums = {k: sums.get(k, 0) + v for k, v in losses.items()}
@@ -460,7 +559,7 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
                         if stop.set:
                             break
                 refresh_bn(G_ema, cfg)  # G_ema's own BatchNorm statistics, for the checkpoint and the grid
-                state = checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds)
+                state = checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds, y_cut)
                 save_checkpoint(out_dir / "ckpt.pt", state)  # at every epoch end, on a stop, and at the end
                 if not cfg.sample_every or step == total:
                     write_sample_grid(out_dir, G_ema, cfg, step, precision)
@@ -481,10 +580,14 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
 LIMITS = {
     "epochs": (1, 100_000), "max_steps": (0, 10**12), "batch_size": (2, 60_000), "n_cont": (0, 100),
     "n_noise": (0, 10_000), "noise_scale": (0, 100), "lambda_cat": (0, 1e6), "lambda_cont": (0, 1e6),
-    "lambda_bal": (0, 1e6), "bal_marginal": (0, 1e6), "shift": (0, 28), "rotate": (0, 360), "zoom": (0, 0.99),
+    "lambda_bal": (0, 1e6), "bal_marginal": (0, 1e6), "lambda_cut": (0, 1e6), "cut_from": (1, 100_000),
+    "cut_every": (1, 100_000), "shift": (0, 28), "rotate": (0, 360), "zoom": (0, 0.99),
     "lr_g": (1e-12, 1e3), "lr_d": (1e-12, 1e3), "beta1": (0, 0.9999), "beta2": (0, 0.9999), "ema": (0, 1),
     "seed": (0, 2**32 - 1), "log_every": (1, 10**12), "sample_every": (0, 10**12),
 }  # fmt: skip
+# Settings added after checkpoints of this format were first written, with the values that continue
+# such a run as it was trained.
+BEFORE_CUT = {"lambda_cut": 0.0, "cut_from": 3, "cut_every": 5}
 MAX_CAT_VALUES, MAX_CAT_CODES = 1000, 10  # values of one categorical code; categorical codes
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -714,6 +817,8 @@ def read_checkpoint(path):
     if not isinstance(ckpt, dict) or ckpt.get("format") != CKPT_FORMAT:
         raise click.ClickException(f"{path} is not an InfoGAN checkpoint of this version (no '{CKPT_FORMAT}' marker)")
     stored, names = ckpt.get("config"), {f.name for f in fields(Config)}
+    if isinstance(stored, dict):
+        stored = {**BEFORE_CUT, **stored}
     if not isinstance(stored, dict) or set(stored) != names:
         raise click.ClickException(f"{path}: its config does not match this version of infogan.py")
     try:
@@ -943,8 +1048,9 @@ def log_losses(file, sums, n_steps, step, steps_per_epoch, seconds, cfg):
     )
 
 
-def checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds):
+def checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds, y_cut=None):
     """Everything a checkpoint holds: tensors and plain config only (loads with weights_only=True).
+    y_cut: the last cut's labels (int16; empty before the first cut), so that a resume goes on with them.
     G_ema's BatchNorm statistics must be fresh (refresh_bn). Refuses non-finite weights, so a
     diverged step never overwrites the last good checkpoint."""
     models = {"G": G, "G_ema": G_ema, "D": D}
@@ -953,7 +1059,8 @@ def checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds):
             raise click.ClickException(f"{name} has non-finite weights at step {step}; not saved (try lower rates)")
     return {"format": CKPT_FORMAT, "config": asdict(cfg), "step": step, "train_seconds": train_seconds,
             **{k: m.state_dict() for k, m in models.items()}, "opt_g": opt_g.state_dict(),
-            "opt_d": opt_d.state_dict()}  # fmt: skip
+            "opt_d": opt_d.state_dict(),
+            "cut": (y_cut if y_cut is not None else torch.zeros(0)).to("cpu", torch.int16)}  # fmt: skip
 
 
 def write_sample_grid(out_dir, G_ema, cfg, step, precision):
@@ -1054,6 +1161,7 @@ PRECISION, CAT = click.Choice(["auto", "bf16", "fp32"]), ",".join(map(str, C.cat
 @click.option("--lambda-cat", type=FLOAT0, default=C.lambda_cat, help="λ of the categorical information term.")
 @click.option("--lambda-cont", type=FLOAT0, default=C.lambda_cont, help="λ of the continuous information term.")
 @click.option("--lambda-bal", type=FLOAT0, default=C.lambda_bal, help="λ_bal of the balance term (0: off).")
+@click.option("--lambda-cut", type=FLOAT0, default=C.lambda_cut, help="λ_cut of the cut's labels for Q (0: no cuts).")
 @click.option("--lr-g", type=RATE, default=C.lr_g, help="Adam rate for G and Q's head (paper: 1e-3).")
 @click.option("--lr-d", type=RATE, default=C.lr_d, help="Adam rate for D (paper: 2e-4).")
 @click.option("--seed", type=SEED, default=C.seed, help="Seeds weights, codes, warps, batches.")

@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -122,10 +122,33 @@ def test_a_training_step_never_waits_for_the_device():
     G_ema = copy.deepcopy(G)
     opt_g = torch.optim.Adam([*G.parameters(), *D.q_parameters()])  # plain Adam: fused has no meta kernel
     opt_d = torch.optim.Adam(D.d_parameters())
-    losses = ig.train_step(G, D, opt_g, opt_d, torch.empty(16, 1, 28, 28, device="meta"), cfg)
+    x, y_cut = torch.empty(16, 1, 28, 28, device="meta"), torch.empty(16, dtype=torch.long, device="meta")
+    losses = ig.train_step(G, D, opt_g, opt_d, x, cfg, y_cut=y_cut)
     ig.ema_update(G_ema, G, cfg.ema, step=0)
-    assert sorted(losses) == ["bal", "ce", "info", "loss_d", "loss_g", "nll"]
+    assert sorted(losses) == ["bal", "ce", "cut", "info", "loss_d", "loss_g", "nll"]
     assert all(v.device.type == "meta" and v.shape == () for v in losses.values())
+
+
+def test_spectral_cut_finds_the_groups_behind_a_noisy_q_and_keeps_its_numbering():
+    """Four separate blobs; Q numbers them 2, 0, 3, 1 but puts 40% of the first blob with the second's
+    code (as Q puts crossed 7s with the 2s) and a quarter of all points on a random code."""
+    g = torch.Generator().manual_seed(0)
+    truth = torch.arange(4).repeat_interleave(60)  # (240,)
+    h = (torch.randn(4, 16, generator=g) * 4)[truth] + torch.randn(240, 16, generator=g)
+    code = torch.tensor([2, 0, 3, 1])
+    q = code[truth].clone()
+    q[:24] = code[1]
+    wrong = torch.rand(240, generator=g) < 0.25
+    q[wrong] = torch.randint(0, 4, (int(wrong.sum()),), generator=g)
+    groups = ig.spectral_cut(h, q, 4)
+    assert torch.equal(groups, code[truth])
+    assert torch.equal(ig.spectral_cut(h, q, 4), groups)  # deterministic (ARPACK's start is seeded)
+
+
+def test_cuts_come_every_epoch_from_cut_from_to_10_then_every_cut_every():
+    assert [e for e in range(1, 31) if ig.cut_due(e, ig.Config())] == [3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30]
+    assert [e for e in range(1, 16) if ig.cut_due(e, ig.Config(cut_from=8, cut_every=2))] == [8, 9, 10, 12, 14]
+    assert not any(ig.cut_due(e, cfg) for e in range(1, 31) for cfg in (ig.Config(lambda_cut=0), ig.Config(cat=())))
 
 
 def test_sample_latent_values_and_reproducibility():
@@ -290,12 +313,39 @@ def test_resume_is_exact_across_an_epoch_boundary_and_seeds_matter(tiny_data, st
     tensors = [t for key in ("G", "G_ema", "D") for t in full[key].values()]
     tensors += [t for key in ("opt_g", "opt_d") for d in full[key]["state"].values() for t in d.values()]
     assert all(t.is_floating_point() or t.dtype == torch.long for t in tensors)
-    assert set(full) == {"format", "config", "step", "train_seconds", "G", "G_ema", "D", "opt_g", "opt_d"}
+    assert set(full) == {"format", "config", "step", "train_seconds", "G", "G_ema", "D", "opt_g", "opt_d", "cut"}
     for key in ("G", "G_ema", "D", "opt_g", "opt_d"):
         flat = lambda sd: {f"{k}.{j}": v for k, d in sd["state"].items() for j, v in d.items()} if "state" in sd else sd
         assert same_state(flat(full[key]), flat(part[key])), key
     metrics = [json.loads(line) for line in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in metrics] == [1, 2, 3, 4] and metrics[2]["loss_d"] != 9  # each step once
+
+
+def test_a_resume_after_a_cut_goes_on_with_the_checkpoint_s_labels(tiny_data, tmp_path):
+    """Cuts from epoch 2 (step 3 of 3-step epochs): a run stopped at step 4 and resumed to 5 takes the
+    cut's labels from its checkpoint, not from a new cut, and ends where a straight run does."""
+    cfg = ig.Config(batch_size=8, data_dir=str(tiny_data), device="cpu", log_every=1, cut_from=2, max_steps=5)
+    said = []
+    ig.train(cfg, tmp_path / "straight", echo=said.append, progress=False)
+    assert [line for line in said if line.startswith("cut")] == [said[4]]  # after step 3's log line
+    assert said[4].startswith("cut at the start of epoch 2: ")
+    ig.train(replace(cfg, max_steps=4), tmp_path / "part", echo=lambda *a, **k: None, progress=False)
+    res = train_cli(tiny_data, "--resume", tmp_path / "part" / "ckpt.pt", "--max-steps", 5)
+    assert res.exit_code == 0 and "cut at" not in res.output
+    full, part = weights(tmp_path / "straight" / "ckpt.pt"), weights(tmp_path / "part" / "ckpt.pt")
+    assert full["cut"].dtype == torch.int16 and full["cut"].shape == (24,) and torch.equal(full["cut"], part["cut"])
+    assert same_state(full["G"], part["G"]) and same_state(full["D"], part["D"])
+
+
+def test_a_checkpoint_from_before_the_cut_resumes_without_cuts(tiny_data, tiny_ckpt, tmp_path):
+    old = weights(tiny_ckpt)
+    del old["cut"]
+    for key in ig.BEFORE_CUT:
+        del old["config"][key]
+    torch.save(old, tmp_path / "ckpt.pt")
+    assert ig.read_checkpoint(tmp_path / "ckpt.pt")[0].lambda_cut == 0
+    res = train_cli(tiny_data, "--resume", tmp_path / "ckpt.pt", "--max-steps", 5)
+    assert res.exit_code == 0 and "done at step 5" in res.output
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
