@@ -273,7 +273,7 @@ def entropy_cat(cfg):
 def cut_due(epoch, cfg):
     """Whether epoch `epoch` (1-based) starts with a new cut: epochs cut_from to 10, then every
     cut_every-th. The early cuts move the most images (7% at epoch 3, 2-3% from epoch 6); a cut costs
-    about half an epoch of training, so after the default run's 10 epochs only every 5th has one."""
+    a third to half an epoch of training, so after the default run's 10 epochs only every 5th has one."""
     if cfg.lambda_cut <= 0 or not cfg.cat or epoch < cfg.cut_from:
         return False
     return epoch <= 10 or epoch % cfg.cut_every == 0
