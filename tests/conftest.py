@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from torch.utils import serialization
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the scripts are modules at the repository root
@@ -56,6 +57,17 @@ def cheap_bn_refresh():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ig.refresh_bn.__wrapped__, "__defaults__", (2, 32, 0))
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkpoints_without_crc():
+    """torch.save without the zip's CRC-32 of each record: a checkpoint (G, G_ema, D and both Adam
+    states, ~190 MB) is written dozens of times here, and the checksum is two thirds of each write.
+    Such a file loads the same. Session-wide, in this process."""
+    save = serialization.config.save
+    was, save.compute_crc32 = save.compute_crc32, False
+    yield
+    save.compute_crc32 = was
 
 
 @pytest.fixture(scope="session")
