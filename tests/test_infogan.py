@@ -145,8 +145,10 @@ def test_spectral_cut_finds_the_groups_behind_a_noisy_q_and_keeps_its_numbering(
     assert torch.equal(ig.spectral_cut(h, q, 4), groups)  # deterministic (ARPACK's start is seeded)
 
 
-def test_cuts_come_every_epoch_from_cut_from_to_10_then_every_cut_every():
-    assert [e for e in range(1, 31) if ig.cut_due(e, ig.Config())] == [3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30]
+def test_cuts_come_every_epoch_from_cut_from_to_10_then_every_cut_every_th_if_any():
+    assert [e for e in range(1, 51) if ig.cut_due(e, ig.Config())] == [3, 4, 5, 6, 7, 8, 9, 10]
+    every_5th = ig.Config(cut_every=5)  # checkpoints from before the default was 0 go on with theirs
+    assert [e for e in range(1, 31) if ig.cut_due(e, every_5th)] == [3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30]
     assert [e for e in range(1, 16) if ig.cut_due(e, ig.Config(cut_from=8, cut_every=2))] == [8, 9, 10, 12, 14]
     assert not any(ig.cut_due(e, cfg) for e in range(1, 31) for cfg in (ig.Config(lambda_cut=0), ig.Config(cat=())))
 
