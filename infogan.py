@@ -37,7 +37,7 @@ With m = 1, bal = ln K - I(c; c'), the invariant-information-clustering objectiv
 even spread more.
 
 The cut `cut` (weight λ_cut) also trains Q's head only. Its targets y are pseudo-labels of the real
-images, remade at the start of epoch 3 and of every later epoch up to 10, then of every 5th: the
+images, remade at the start of epoch 3 and of every later epoch up to 10 (the last one's stay): the
 images are joined to their nearest neighbours in D's trunk features, and that graph is cut into K
 groups of about equal size (spectral clustering, started from Q's own clusters, so group j stays
 code j). The graph keeps digits apart where Q's head alone merges them (crossed 7s with 2s). No
