@@ -29,12 +29,12 @@ Q's head only: the trunk Q shares with D learns from D's loss alone, so Q reads 
 telling real from fake and G can make its code recoverable only through visible changes.
 
 The balance term `bal` (weight λ_bal; 0 gives the paper's objective) is computed on the real images
-of the D step and trains Q's head only. If G matches the data and Q is G's posterior, Q's posterior
-averaged over real images is the prior P(c_cat), uniform; the classic failure, one code drawing two
-digits while two codes split a third, breaks that. c and c' are Q's codes for two random warps of
-each real image, P_Q(c, c') = E_x[Q(c | A1 x) Q(c' | A2 x)] (symmetrised), P_Q(c) its marginal.
-With m = 1, bal = ln K - I(c; c'), the invariant-information-clustering objective; m = 3 weighs the
-even spread more.
+of the D step and three more batches drawn at random (a closer estimate of P_Q(c)) and trains Q's
+head only. If G matches the data and Q is G's posterior, Q's posterior averaged over real images is
+the prior P(c_cat), uniform; the classic failure, one code drawing two digits while two codes split
+a third, breaks that. c and c' are Q's codes for two random warps of each real image, P_Q(c, c') =
+E_x[Q(c | A1 x) Q(c' | A2 x)] (symmetrised), P_Q(c) its marginal. With m = 1, bal = ln K - I(c; c'),
+the invariant-information-clustering objective; m = 3 weighs the even spread more.
 
 The cut `cut` (weight λ_cut) also trains Q's head only. Its targets y are pseudo-labels of the real
 images, remade at the start of epoch 3 and of every later epoch up to 10 (the last one's stay): the
@@ -95,6 +95,7 @@ class Config:
     lambda_cont: float = 0.1  # λ of the continuous information term (paper: "smaller")
     lambda_bal: float = 6.0  # λ_bal of the balance term on real images (0: the paper's objective)
     bal_marginal: float = 3.0  # m, the weight of the even spread inside the balance term
+    bal_batches: int = 4  # batches of real images the balance term reads a step: the step's and 3 drawn at random
     lambda_cut: float = 1.0  # λ_cut of the cut's pseudo-labels for Q's head (0: no cuts)
     cut_from: int = 3  # the first epoch that starts with a cut: Q's clusters have formed by then
     cut_every: int = 0  # after epoch 10, a cut at the start of every cut_every-th epoch (0: none, the last stays)
@@ -371,9 +372,10 @@ def warp(x, cfg, gen=None):
     return F.grid_sample(x.float() + 1, grid, align_corners=False) - 1
 
 
-def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32", y_cut=None):
+def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32", y_cut=None, pool=None):
     """One InfoGAN step on a real batch x_real (B, 1, 28, 28): D's step, then G and Q's step.
     y_cut (B,): the cut's labels of x_real (cut_labels), or None before the first cut.
+    pool (N, 1, 28, 28): the real images the balance term's further batches are drawn from (None: none).
     Returns detached loss tensors (no host sync: the caller reads them when it logs)."""
     B, device = len(x_real), x_real.device
     latent, cat_idx, cont = sample_latent(B, cfg, device, gen)
@@ -381,15 +383,20 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32", y_cu
     with autocast(device, precision):
         x_fake = G(latent)  # (B, 1, 28, 28)
 
-    # D step: minimise loss_d = -V(D, G). The second warp of the real images is for the balance
-    # term, which trains Q's head in the G step (no gradient here; D's BatchNorm statistics see it).
-    # One autocast context, so the bf16 copies of D's weights are made once for all three passes.
+    # D step: minimise loss_d = -V(D, G). The second warp of the real images, and bal_batches - 1
+    # batches more drawn from the pool (two warps each), are for the balance term, which trains Q's
+    # head in the G step (no gradient here; D's BatchNorm statistics see them). One autocast context,
+    # so the bf16 copies of D's weights are made once for all these passes.
+    more = cfg.lambda_bal > 0 and cfg.bal_batches > 1 and pool is not None
     with autocast(device, precision):
         h_real = D.features(warp(x_real, cfg, gen))  # (B, 1024)
         logit_real = D.logit(h_real)
         logit_fake = D.logit(D.features(warp(x_fake.detach(), cfg, gen)))
         with torch.no_grad():
             h_real2 = D.features(warp(x_real, cfg, gen)) if cfg.lambda_bal > 0 else None
+            if more:  # (bal_batches - 1) · B real images, drawn with replacement
+                x_more = pool[torch.randint(len(pool), ((cfg.bal_batches - 1) * B,), generator=gen, device=device)]
+                h_more, h_more2 = D.features(warp(x_more, cfg, gen)), D.features(warp(x_more, cfg, gen))
     bce = F.binary_cross_entropy_with_logits
     loss_d = bce(logit_real.float(), ones) + bce(logit_fake.float(), zeros)
     opt_d.zero_grad(set_to_none=True)
@@ -409,7 +416,13 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32", y_cu
     if cfg.lambda_bal > 0:  # real features detached: only Q's head learns from bal and cut
         with autocast(device, precision):
             q_real, q_real2 = D.q(torch.cat([h_real.detach(), h_real2])).chunk(2)  # (B, n_q) each
-        bal = balance_term(q_real, q_real2, cfg)
+        if more:
+            with autocast(device, precision):
+                q_more, q_more2 = D.q(torch.cat([h_more, h_more2])).chunk(2)  # ((bal_batches - 1) · B, n_q) each
+            q_real_all, q_real2_all = torch.cat([q_real, q_more]), torch.cat([q_real2, q_more2])
+            bal = balance_term(q_real_all, q_real2_all, cfg)
+        else:
+            bal = balance_term(q_real, q_real2, cfg)
     if y_cut is not None:
         if cfg.lambda_bal <= 0:
             with autocast(device, precision):
@@ -544,7 +557,7 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
                         gen.manual_seed(step_seed(cfg.seed, step))
                         idx = perm[i * bs : (i + 1) * bs]
                         y = y_cut[idx] if y_cut is not None else None
-                        losses = train_step(G, D, opt_g, opt_d, data[idx], cfg, gen, precision, y)
+                        losses = train_step(G, D, opt_g, opt_d, data[idx], cfg, gen, precision, y, pool=data)
                         ema_update(G_ema, G, cfg.ema, step)
                         step, n_sum = step + 1, n_sum + 1
                         sums = {k: sums.get(k, 0) + v for k, v in losses.items()}
@@ -581,14 +594,14 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
 LIMITS = {
     "epochs": (1, 100_000), "max_steps": (0, 10**12), "batch_size": (2, 60_000), "n_cont": (0, 100),
     "n_noise": (0, 10_000), "noise_scale": (0, 100), "lambda_cat": (0, 1e6), "lambda_cont": (0, 1e6),
-    "lambda_bal": (0, 1e6), "bal_marginal": (0, 1e6), "lambda_cut": (0, 1e6), "cut_from": (1, 100_000),
-    "cut_every": (0, 100_000), "shift": (0, 28), "rotate": (0, 360), "zoom": (0, 0.99),
+    "lambda_bal": (0, 1e6), "bal_marginal": (0, 1e6), "bal_batches": (1, 100), "lambda_cut": (0, 1e6),
+    "cut_from": (1, 100_000), "cut_every": (0, 100_000), "shift": (0, 28), "rotate": (0, 360), "zoom": (0, 0.99),
     "lr_g": (1e-12, 1e3), "lr_d": (1e-12, 1e3), "beta1": (0, 0.9999), "beta2": (0, 0.9999), "ema": (0, 1),
     "seed": (0, 2**32 - 1), "log_every": (1, 10**12), "sample_every": (0, 10**12),
 }  # fmt: skip
 # Settings added after checkpoints of this format were first written, with the values that continue
 # such a run as it was trained.
-BEFORE_CUT = {"lambda_cut": 0.0, "cut_from": 3, "cut_every": 5}
+ADDED_LATER = {"lambda_cut": 0.0, "cut_from": 3, "cut_every": 5, "bal_batches": 1}
 MAX_CAT_VALUES, MAX_CAT_CODES = 1000, 10  # values of one categorical code; categorical codes
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -713,7 +726,7 @@ def cpu_bf16_speedup(batch=32, rounds=2):
         for r in range(rounds + 1):  # alternating, so both see the same machine; round 0 warms up
             for precision in best:
                 t0 = time.perf_counter()
-                train_step(G, D, opt_g, opt_d, x, cfg, gen, precision)
+                train_step(G, D, opt_g, opt_d, x, cfg, gen, precision, pool=x)
                 if r:
                     best[precision] = min(best[precision], time.perf_counter() - t0)
     return best["fp32"] / best["bf16"]
@@ -819,7 +832,7 @@ def read_checkpoint(path):
         raise click.ClickException(f"{path} is not an InfoGAN checkpoint of this version (no '{CKPT_FORMAT}' marker)")
     stored, names = ckpt.get("config"), {f.name for f in fields(Config)}
     if isinstance(stored, dict):
-        stored = {**BEFORE_CUT, **stored}
+        stored = {**ADDED_LATER, **stored}
     if not isinstance(stored, dict) or set(stored) != names:
         raise click.ClickException(f"{path}: its config does not match this version of infogan.py")
     try:

@@ -52,12 +52,12 @@ def sync_free_steps(device, precision, steps, batch_size):
     G, D = ig.build_models(cfg, device)
     opt_g, opt_d = ig.make_optimizers(G, D, cfg)
     x, gen = torch.rand(batch_size, 1, 28, 28, device=device) * 2 - 1, torch.Generator(device)
-    ig.train_step(G, D, opt_g, opt_d, x, cfg, gen, precision)  # first step: allocations, lazy inits
+    ig.train_step(G, D, opt_g, opt_d, x, cfg, gen, precision, pool=x)  # first step: allocations, lazy inits
     if device.type == "cuda":
         torch.cuda.set_sync_debug_mode("error")
     try:
         for _ in range(steps):
-            ig.train_step(G, D, opt_g, opt_d, x, cfg, gen, precision)
+            ig.train_step(G, D, opt_g, opt_d, x, cfg, gen, precision, pool=x)
         return {"steps": steps, "ok": True}
     except RuntimeError as e:
         return {"steps": steps, "ok": False, "error": str(e).splitlines()[0][:200]}

@@ -1,13 +1,14 @@
 """Throughput: images/s of the project's training step vs a plain fp32 eager PyTorch step.
 
-Both train the same paper networks on the same batch size. The reference is the textbook step:
-fp32, default (for-each) Adam, D then G/Q with D run again on the fakes and every parameter's
-gradient computed. The project step is infogan.train_step with the default config (fused Adam, D's
-trunk frozen in the G step so its weight gradients are not computed, the random warps of D's inputs,
-the balance term's second view) plus the update of G_ema that the training loop does after every
-step. They run alternately in one process, --repeats times, and the median of the per-repeat ratios
-is printed as one JSON line per precision of the project step: the one `--precision auto` picks on
-this machine (infogan.resolve_precision), fp32, and bf16 where the hardware has bf16 instructions.
+Both train the same paper networks on the same batch size. The reference is the textbook step: fp32,
+default (for-each) Adam, D then G/Q with D run again on the fakes and every parameter's gradient
+computed. The project step is infogan.train_step with the default config (fused Adam, D's trunk
+frozen in the G step so its weight gradients are not computed, the random warps of D's inputs, the
+balance term's second view and its further batches of real images) plus the update of G_ema that the
+training loop does after every step. They run alternately in one process, --repeats times, and the
+median of the per-repeat ratios is printed as one JSON line per precision of the project step: the
+one `--precision auto` picks on this machine (infogan.resolve_precision), fp32, and bf16 where the
+hardware has bf16 instructions.
 
     python benchmarks/throughput.py
     python benchmarks/throughput.py --batch-size 256 --repeats 7
@@ -95,7 +96,7 @@ def main(batch_size, steps, repeats, warmup, device):
         G_ema = copy.deepcopy(G)
 
         def ours():
-            ig.train_step(G, D, opt_g, opt_d, x, cfg, None, precision)  # noqa: B023 (called inside this loop)
+            ig.train_step(G, D, opt_g, opt_d, x, cfg, None, precision, pool=x)  # noqa: B023 (called in this loop)
             ig.ema_update(G_ema, G, cfg.ema, step=1000)  # noqa: B023
 
         timed(ours, warmup, device)

@@ -113,6 +113,24 @@ def test_balance_term_trains_only_q_head():
     assert not torch.equal(d0["q_head.0.weight"], d1["q_head.0.weight"])
 
 
+def test_the_balance_term_reads_bal_batches_of_real_images_from_the_pool(monkeypatch):
+    """With a pool, the term sees the step's batch and bal_batches - 1 batches more, drawn from the pool
+    (here a pool of blank images, which Q reads as one code); without a pool or at 1, the batch alone."""
+    seen, real_term = [], ig.balance_term
+    monkeypatch.setattr(ig, "balance_term", lambda a, b, cfg: seen.append((a, b)) or real_term(a, b, cfg))
+    x = ig.to_tanh_range(ig.load_mnist(split="test")[0][:16], "cpu")
+    blank = -torch.ones(5, 1, 28, 28)
+    for bal_batches, pool in ((4, blank), (4, None), (1, blank), (3, x)):
+        cfg = ig.Config(precision="fp32", bal_batches=bal_batches)
+        torch.manual_seed(0)
+        G, D = ig.build_models(cfg)
+        opt_g, opt_d = ig.make_optimizers(G, D, cfg)
+        ig.train_step(G, D, opt_g, opt_d, x, cfg, torch.Generator().manual_seed(1), pool=pool)
+    assert [a.shape[0] for a, _ in seen] == [64, 16, 16, 48] and all(a.shape == b.shape for a, b in seen)
+    more = seen[0][0][16:].softmax(1)  # Q's codes for the blank images: one image, warped 48 ways
+    assert (more - more.mean(0)).abs().max() < 0.1 < (seen[0][0][:16].softmax(1) - more.mean(0)).abs().max()
+
+
 def test_a_training_step_never_waits_for_the_device():
     """The step and the weight average run on the meta device, which has shapes but no values: any read
     of a value on the host (.item(), bool(t), .cpu(), a branch on a tensor) would raise here, and on a
@@ -123,7 +141,8 @@ def test_a_training_step_never_waits_for_the_device():
     opt_g = torch.optim.Adam([*G.parameters(), *D.q_parameters()])  # plain Adam: fused has no meta kernel
     opt_d = torch.optim.Adam(D.d_parameters())
     x, y_cut = torch.empty(16, 1, 28, 28, device="meta"), torch.empty(16, dtype=torch.long, device="meta")
-    losses = ig.train_step(G, D, opt_g, opt_d, x, cfg, y_cut=y_cut)
+    pool = torch.empty(100, 1, 28, 28, device="meta")  # the balance term's further batches come from it
+    losses = ig.train_step(G, D, opt_g, opt_d, x, cfg, y_cut=y_cut, pool=pool)
     ig.ema_update(G_ema, G, cfg.ema, step=0)
     assert sorted(losses) == ["bal", "ce", "cut", "info", "loss_d", "loss_g", "nll"]
     assert all(v.device.type == "meta" and v.shape == () for v in losses.values())
@@ -342,10 +361,11 @@ def test_a_resume_after_a_cut_goes_on_with_the_checkpoint_s_labels(tiny_data, tm
 def test_a_checkpoint_from_before_the_cut_resumes_without_cuts(tiny_data, tiny_ckpt, tmp_path):
     old = weights(tiny_ckpt)
     del old["cut"]
-    for key in ig.BEFORE_CUT:
+    for key in ig.ADDED_LATER:
         del old["config"][key]
     torch.save(old, tmp_path / "ckpt.pt")
-    assert ig.read_checkpoint(tmp_path / "ckpt.pt")[0].lambda_cut == 0
+    cfg = ig.read_checkpoint(tmp_path / "ckpt.pt")[0]
+    assert cfg.lambda_cut == 0 and cfg.bal_batches == 1  # as such a run was trained
     res = train_cli(tiny_data, "--resume", tmp_path / "ckpt.pt", "--max-steps", 5)
     assert res.exit_code == 0 and "done at step 5" in res.output
 
@@ -482,6 +502,7 @@ def bad_files(tiny_data, tiny_ckpt, tmp_path_factory):
     good = torch.load(tiny_ckpt, weights_only=True)  # crafted from a real checkpoint, one field wrong each
     torch.save({**good, "config": {**good["config"], "cat": ["x"]}}, d / "catx.pt")
     torch.save({**good, "config": {**good["config"], "batch_size": 1}}, d / "batch1.pt")
+    torch.save({**good, "config": {**good["config"], "bal_batches": 0}}, d / "bal0.pt")
     torch.save({**good, "step": "abc"}, d / "stepabc.pt")
     torch.save({**good, "G_ema": {k: v.half() if v.is_floating_point() else v for k, v in good["G_ema"].items()}},
                d / "fp16.pt")  # fmt: skip
@@ -530,6 +551,7 @@ def bad_files(tiny_data, tiny_ckpt, tmp_path_factory):
     (["--data-dir", "{tmp}/label200"], "{tmp}/label200: train labels hold 200; digits are 0..9"),
     (["--resume", "{tmp}/catx.pt"], "{tmp}/catx.pt: its config is invalid (cat ['x'] is not a list of integers)"),
     (["--resume", "{tmp}/batch1.pt"], "{tmp}/batch1.pt: its config is invalid (batch_size 1 is outside 2..60000)"),
+    (["--resume", "{tmp}/bal0.pt"], "{tmp}/bal0.pt: its config is invalid (bal_batches 0 is outside 1..100)"),
     (["--resume", "{tmp}/stepabc.pt"], "its config is invalid (step is 'abc', not a count of steps)"),
     (["--resume", "{tmp}/fp16.pt"], "the checkpoint's weights are unusable (fc.0.weight is torch.float16"),
     (["--resume", "{ckpt}", "--out", "{tmp}/other"], "{tmp}/other already holds another run"),
