@@ -237,13 +237,14 @@ def q_report(conf):
 
 
 @torch.no_grad()
-def cont_effects(G, cfg, n_draws=200, n_steps=9, lo=-2.0, hi=2.0, seed=0, device="cpu"):
-    """For each continuous code j: sweep it over [lo, hi] with everything else fixed, for n_draws
-    random draws; correlate the code value with each image's slant, width and ink after removing each
-    draw's own mean (so r measures the code's effect, not the variety between draws)."""
+def cont_effects(G, cfg, n_draws=200, n_steps=9, lo=-2.0, hi=2.0, seed=0, device="cpu", codes=None):
+    """For each continuous code j (0-based; codes=None: all): sweep it over [lo, hi] with everything
+    else fixed, for n_draws random draws; correlate the code value with each image's slant, width and
+    ink after removing each draw's own mean (so r measures the code's effect, not the variety between
+    draws). Code j's draws depend on seed + j alone, so one code measured alone gets the same r."""
     out = {}
     values = torch.linspace(lo, hi, n_steps)
-    for j in range(cfg.n_cont):
+    for j in range(cfg.n_cont) if codes is None else codes:
         g = torch.Generator().manual_seed(seed + j)
         z, cat_idx, cont = ig.sample_codes(n_draws, cfg, generator=g)
         z, cat_idx, cont = (t.repeat_interleave(n_steps, 0) for t in (z, cat_idx, cont))
@@ -273,15 +274,17 @@ def style_codes(effects):
     return found
 
 
+def describe_code(code, res, strong=0.5):
+    """'c1 controls width (r = -0.93), slant (r = 0.80)': the attributes with |r| >= strong, strongest first."""
+    props = sorted((p for p in res if abs(res[p]) >= strong), key=lambda p: -abs(res[p]))
+    if props:
+        return f"{code} controls " + ", ".join(f"{p} (r = {res[p]:.2f})" for p in props)
+    return f"{code} has no clear effect on {', '.join(res)} (|r| < {strong})"
+
+
 def describe_cont(effects, strong=0.5):
     """Words for cont_effects: 'c1 controls slant (r = 0.93)', then which codes are the style codes."""
-    words = []
-    for code, res in effects.items():
-        props = sorted((p for p in res if abs(res[p]) >= strong), key=lambda p: -abs(res[p]))
-        if props:
-            words.append(f"{code} controls " + ", ".join(f"{p} (r = {res[p]:.2f})" for p in props))
-        else:
-            words.append(f"{code} has no clear effect on {', '.join(res)} (|r| < {strong})")
+    words = [describe_code(code, res, strong) for code, res in effects.items()]
     if effects:  # no continuous codes: nothing to name
         found = style_codes(effects)
         missing = [a for a in ("slant", "width") if a not in found]

@@ -1,7 +1,9 @@
 """Draw what an InfoGAN checkpoint's codes mean: digit grids, one chosen digit, style traversals, GIFs.
 
-Every mode writes a PNG (or GIF) and prints its path. All draws come from one torch.Generator seeded
-by --seed, and images are made in fp32 in eval mode, so the same command writes the same bytes.
+Every mode writes a PNG (or GIF) and prints its path; --vary also says on stderr what the swept code
+turns (its r with slant, width and ink, as evaluate.py measures them). All draws come from one
+torch.Generator seeded by --seed, and images are made in fp32 in eval mode, so the same command writes
+the same bytes.
 Run `python sample.py --help` for options.
 """
 
@@ -100,7 +102,7 @@ RANGE = ig.Finite(-1000, 1000)  # training draws codes from [-1, 1]; far outside
 @click.argument("ckpt", type=ig.FILE)
 @click.option("--fix-cat", help="Fix categorical code values: '3', or '3,_' per code (_ = random).")
 @click.option("--digit", type=click.IntRange(0, 9), help="Draw this digit (the code value matched to it).")
-@click.option("--vary", help="Sweep a continuous code along the columns: c1, c2, ...")
+@click.option("--vary", help="Sweep a continuous code along the columns: c1, c2, ...; says what it turns.")
 @click.option("--range", "sweep", type=(RANGE, RANGE), default=(-2.0, 2.0), help="Sweep range (training uses [-1, 1]).")
 @click.option("--gif", is_flag=True, help="With --vary: an animated GIF of the sweep instead of a PNG.")
 @click.option("--n", type=click.IntRange(1, 64), default=10, help="Columns (rows too for --fix-cat/--digit).")
@@ -155,6 +157,9 @@ def main(ckpt, fix_cat, digit, vary, sweep, gif, n, seed, out, device):
         ig.write_atomic(out, lambda tmp: save_gif(frames, tmp, ms_per_frame=80))
     else:
         ig.save_grid(images, out, nrow=cols)
+    if vary is not None:  # which code this is, measured on this checkpoint as evaluate.py measures it
+        res = ev.cont_effects(G, cfg, device=dev, codes=[j])[f"c{j + 1}"]
+        click.echo(ev.describe_code(f"c{j + 1}", res) + ", as evaluate.py measures it", err=True)
     click.echo(str(out))
 
 

@@ -60,6 +60,18 @@ def cheap_bn_refresh():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def cheap_style_sweeps():
+    """evaluate.py's sweeps of the continuous codes over 8 draws instead of 200 (sample.py --vary runs
+    them too): the same code, 25x less work. The test of what they measure passes its own size."""
+    import evaluate as ev
+
+    with pytest.MonkeyPatch.context() as mp:
+        f = ev.cont_effects.__wrapped__  # under torch.no_grad
+        mp.setattr(f, "__defaults__", (8, *f.__defaults__[1:]))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def checkpoints_without_crc():
     """torch.save without the zip's CRC-32 of each record: a checkpoint (G, G_ema, D and both Adam
     states, ~190 MB) is written dozens of times here, and the checksum is two thirds of each write.

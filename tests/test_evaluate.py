@@ -103,6 +103,39 @@ def test_width_grows_with_horizontal_stretch_and_ignores_shear_and_height():
     assert (ev.width(taller) / widths[2] - 1).abs().median() < 0.03 and (ev.ink(taller) > ev.ink(x)).all()
 
 
+def shear_stretch(x, k, a):
+    """Images (N, 1, 28, 28) stretched across by a (N,), then sheared by k (N,) pixels per pixel of
+    height: upright images come out with slant k whatever a, and width a times theirs."""
+    zero = torch.zeros_like(k)
+    theta = torch.stack([torch.stack([1 / a, k / a, zero], 1), torch.stack([zero, zero + 1, zero], 1)], 1)
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(x + 1, grid, align_corners=False) - 1  # padding is background
+
+
+class ShearStretch(torch.nn.Module):
+    """A stand-in G whose codes are known: it draws one of 100 upright 0s (picked by the noise), with
+    slant 0.15 c1 and width e^(0.1 c2) times the 0's."""
+
+    def __init__(self, zeros):
+        super().__init__()
+        self.zeros = shear_stretch(zeros, -ev.slant(zeros), torch.ones(len(zeros)))  # (100, 1, 28, 28) upright
+
+    def forward(self, latent):
+        pick = ((latent[:, 0] + 0.5) * 99.99).long().clamp(0, 99)  # z ~ 0.5 U(-1, 1)
+        return shear_stretch(self.zeros[pick], 0.15 * latent[:, -2], torch.exp(0.1 * latent[:, -1]))
+
+
+def test_the_style_sweeps_find_a_known_slant_code_and_width_code():
+    images, labels = ig.load_mnist(split="test")
+    G, cfg = ShearStretch(ig.to_tanh_range(images[labels == 0][:100], "cpu")), ig.Config(n_cont=2)
+    assert ev.slant(G.zeros).abs().max() < 1e-4  # upright, so a stretch leaves slant as it is
+    effects = ev.cont_effects(G, cfg, n_draws=40)
+    assert effects["c1"]["slant"] > 0.99 and abs(effects["c1"]["width"]) < 0.1
+    assert effects["c2"]["width"] > 0.95 and abs(effects["c2"]["slant"]) < 0.1
+    assert ev.style_codes(effects) == {"slant": "c1", "width": "c2"}
+    assert ev.cont_effects(G, cfg, n_draws=40, codes=[1]) == {"c2": effects["c2"]}  # one code alone: the same r
+
+
 def test_style_codes_need_one_attribute_each_and_two_codes():
     r = lambda s, w: {"slant": s, "width": w, "ink": 0.5}  # noqa: E731
     assert ev.style_codes({"c1": r(0.1, -0.85), "c2": r(-0.95, 0.2)}) == {"slant": "c2", "width": "c1"}

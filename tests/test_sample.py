@@ -69,7 +69,7 @@ def codes(latent):
 def test_image_sizes_follow_n_and_codes(ckpt, tmp_path, args, cols, rows):
     out = tmp_path / "g.png"
     res = sample([str(ckpt), *args, "--out", str(out)])
-    assert res.output.strip() == str(out)
+    assert res.stdout.strip() == str(out)
     assert size(out) == (cols * CELL + 2, rows * CELL + 2)
 
 
@@ -102,6 +102,14 @@ def test_traversal_columns_are_monotone_in_the_swept_code(ckpt, tmp_path, captur
     assert torch.equal(cont[:, 0], cont[:1, 0].expand(50))  # the other code is held fixed
     assert torch.equal(z, z[:1].expand(50, -1))  # one noise draw for the whole traversal
     assert torch.equal(c1, torch.arange(10).repeat_interleave(5))
+
+
+def test_a_traversal_says_what_the_code_turns_as_evaluate_measures_it(ckpt, tmp_path):
+    res = CliRunner().invoke(sp.main, [str(ckpt), "--vary", "c2", "--out", str(tmp_path / "v.png"), "--device", "cpu"])
+    G, _, cfg, _ = ig.load_checkpoint(ckpt, "cpu")
+    words = ev.describe_code("c2", ev.cont_effects(G, cfg)["c2"])  # the r of evaluate.py's report
+    assert res.exit_code == 0 and res.stderr == f"{words}, as evaluate.py measures it\n"
+    assert res.stdout == f"{tmp_path / 'v.png'}\n"  # stdout stays the path alone
 
 
 def test_same_seed_same_bytes_other_seed_differs(ckpt, tmp_path):
@@ -154,6 +162,7 @@ def test_sample_script_end_to_end(ckpt, tmp_path):
     out = tmp_path / "a.png"
     res = script("sample.py", ckpt, "--fix-cat", 2, "--vary", "c1", "--n", 4, "--device", "cpu", "--out", out)
     assert res.returncode == 0 and res.stdout == f"{out}\n", res.stderr
+    assert res.stderr.startswith("c1 ") and res.stderr.endswith(", as evaluate.py measures it\n")
     assert size(out) == (4 * CELL + 2, 4 * CELL + 2)
 
 
