@@ -416,13 +416,12 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32", y_cu
     if cfg.lambda_bal > 0:  # real features detached: only Q's head learns from bal and cut
         with autocast(device, precision):
             q_real, q_real2 = D.q(torch.cat([h_real.detach(), h_real2])).chunk(2)  # (B, n_q) each
+        q_a, q_b = q_real, q_real2
         if more:  # its own autocast context: sharing the one above changes the step's numbers (measured)
             with autocast(device, precision):
                 q_more, q_more2 = D.q(torch.cat([h_more, h_more2])).chunk(2)  # ((bal_batches - 1) · B, n_q) each
-            q_real_all, q_real2_all = torch.cat([q_real, q_more]), torch.cat([q_real2, q_more2])
-            bal = balance_term(q_real_all, q_real2_all, cfg)
-        else:
-            bal = balance_term(q_real, q_real2, cfg)
+            q_a, q_b = torch.cat([q_real, q_more]), torch.cat([q_real2, q_more2])
+        bal = balance_term(q_a, q_b, cfg)
     if y_cut is not None:
         if cfg.lambda_bal <= 0:
             with autocast(device, precision):
