@@ -66,8 +66,9 @@ def sync_free_steps(device, precision, steps, batch_size):
             torch.cuda.set_sync_debug_mode("default")
 
 
-def stop_and_resume(train_args, run_dir, out):
-    """Start training, SIGTERM it at its first log line, then resume the saved checkpoint to the end."""
+def stop_and_resume(train_args, run_dir, data_dir, out):
+    """Start training, SIGTERM it at its first log line, then resume the saved checkpoint to the end
+    (on the same data: a resume reads --data-dir's default unless given one, like a device)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "infogan.py", *train_args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
@@ -81,7 +82,7 @@ def stop_and_resume(train_args, run_dir, out):
     if not (run_dir / "ckpt.pt").exists():
         raise click.ClickException(f"the training run saved no checkpoint: {first.strip().splitlines()[-1:]}")
     step = ig.read_checkpoint(run_dir / "ckpt.pt")[1]["step"]
-    code, _, rest = run(ig.main, ["--resume", run_dir / "ckpt.pt"])
+    code, _, rest = run(ig.main, ["--resume", run_dir / "ckpt.pt", "--data-dir", data_dir])
     (out / "train.log").write_text(first + rest)
     ckpt = ig.read_checkpoint(run_dir / "ckpt.pt")[1]
     return {
@@ -125,7 +126,7 @@ def main(out, device, epochs, max_steps, batch_size, data_dir, run_dir, precisio
     train_args = ["--epochs", epochs, "--n-cont", 2, "--max-steps", max_steps, "--batch-size", batch_size,
                   "--device", dev, "--precision", precision, "--data-dir", data_dir, "--out", run_dir,
                   "--log-every", 1 if quick else 100]  # fmt: skip
-    summary["train"] = stop_and_resume(list(map(str, train_args)), run_dir, out)
+    summary["train"] = stop_and_resume(list(map(str, train_args)), run_dir, data_dir, out)
 
     score = ["--device", "cpu", "--data-dir", data_dir, "--json", out / "eval.jsonl", *(["--quick", "--n", 10] * quick)]
     summary["evaluate_rc"], summary["evaluate_s"], _ = run(evaluate.main, [run_dir / "ckpt.pt", *score])

@@ -704,6 +704,8 @@ def test_the_prepared_device_check_runs_end_to_end_on_a_cpu(tiny_data, tmp_path)
     train = summary["train"]  # stopped by SIGTERM at its first log line (step 1), saved, resumed to the end
     assert train["sigterm_stopped_it"] and 1 <= train["stopped_at_step"] < 6 and train["final_step"] == 6
     assert summary["evaluate"]["step"] == 6 and summary["evaluate_rc"] == summary["sample_rc"] == 0
+    log = (out / "train.log").read_text()  # the resume trained on the tiny data too (3 steps an epoch)
+    assert log.count("3 steps/epoch") == 2 and "7500 steps/epoch" not in log
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["eval.jsonl", "grid.png", "summary.json", "throughput.jsonl", "train.log"]
     )
