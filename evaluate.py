@@ -6,7 +6,8 @@ Figures (all from a pretrained MNIST classifier that ships in weights/, and MNIS
   purity      per code, the share of its images that are its majority digit
   coverage    how many distinct digits the codes' majorities cover (10 = no merged digits)
   q_accuracy  the paper's metric: Q's categorical prediction on the 10k real test images, Hungarian-
-              matched to the labels (paper: 5% error, i.e. 0.95)
+              matched to the labels (paper: 5% error, i.e. 0.95); Q is read from D_ema, the running
+              average of D's weights (q_from; checkpoints from before it: D)
   q_confusion Q's largest confusion there: the digit with the most test images in the code of another
               (e.g. 126 of 1,028 test 7s with the 2s), where a code that draws crossed 7s as 2s starts
   fid         Frechet distance between the classifier's penultimate features of 10k generated and the
@@ -354,7 +355,7 @@ def summary(res):
     lines += [f"merged: {words}" for words in res["merged"]]
     if "fid" in res:
         fid = f"FID {res['fid']:.3f} (train-vs-test floor {res['fid_floor']:.3f})"
-        lines.append(f"q_accuracy {res['q_accuracy']:.4f} (paper: 0.95), {fid}")
+        lines.append(f"q_accuracy {res['q_accuracy']:.4f} (Q of {res.get('q_from', 'D')}; paper: 0.95), {fid}")
         qc = res["q_confusion"]
         lines.append(f"Q's largest confusion: {qc['count']:,} of {qc['of']:,} test {qc['digit']}s with the {qc['as']}s")
         lines += describe_cont(res["cont"])
@@ -408,6 +409,7 @@ def main(ckpt, n, seed, device, json_file, min_agreement, quick, raw_g, classifi
         "ckpt": str(ckpt),
         "step": meta["step"],
         "generator": "G" if raw_g else "G_ema",
+        **({} if quick else {"q_from": "D_ema" if "D_ema" in meta else "D"}),
         "seed": seed,
         "n": n,
         **res,

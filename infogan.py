@@ -46,7 +46,8 @@ labels are used anywhere.
 Departures from the paper's MNIST setting, each measured (docs/design.md): z ~ 0.5 · Unif(-1, 1);
 every image D and Q see is randomly shifted, rotated and zoomed (A above); the trunk is not trained
 by `info`; the balance term and the cut; images are drawn from G_ema, a running average of G's
-weights; 10 epochs by default (--epochs 50 is the paper's length).
+weights, and evaluate.py reads Q from D_ema, one of D's; 10 epochs by default (--epochs 50 is the
+paper's length).
 """
 
 import contextlib
@@ -109,6 +110,7 @@ class Config:
     beta1: float = 0.5  # Adam β1 (paper: 0.5)
     beta2: float = 0.999  # Adam β2
     ema: float = 0.999  # decay of G_ema, the running average of G's weights that images come from
+    ema_d: float = 0.99  # decay of D_ema, the running average of D's weights that Q is read from (evaluate.py)
     # how and where the run goes
     seed: int = 0  # seeds weights, latents, warps and batch order
     device: str = "auto"  # auto: cuda, then mps, then cpu
@@ -440,30 +442,52 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32", y_cu
 
 
 @torch.no_grad()
-def ema_update(G_ema, G, decay, step):
-    """G_ema <- β G_ema + (1 - β) G over the weights, β = min(decay, (1 + step) / (10 + step)), so
+def ema_update(avg, model, decay, step):
+    """avg <- β avg + (1 - β) model over the weights, β = min(decay, (1 + step) / (10 + step)), so
     the average forgets the random initial weights within the first few hundred steps."""
     beta = min(decay, (1 + step) / (10 + step))
-    torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1 - beta)  # one op, not one per tensor
+    torch._foreach_lerp_(list(avg.parameters()), list(model.parameters()), 1 - beta)  # one op, not one per tensor
+
+
+@contextlib.contextmanager
+def recounted_bn(model):
+    """Inside: `model` in train mode with its BatchNorm statistics reset to a plain average over the
+    batches it sees. After: eval mode. Averaged weights need statistics of their own: the running
+    ones belong to the raw model. Callers draw from their own RNG, so resumed runs stay exact."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average
+    model.train()
+    yield
+    for m in bns:
+        m.momentum = 0.1
+    model.eval()
 
 
 @torch.no_grad()
 def refresh_bn(G, cfg, n_batches=20, batch=256, seed=0):
-    """Recompute G's BatchNorm statistics for its current weights from n_batches prior draws, and
-    return G in eval mode. Averaged weights need their own statistics: the running ones belong to
-    the raw G. A pure function of the weights (its own RNG), so resumed runs stay exact."""
+    """G_ema's BatchNorm statistics for its current weights, from n_batches prior draws; returns G
+    in eval mode."""
     device = next(G.parameters()).device
     g = torch.Generator().manual_seed(seed)
-    bns = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average over the batches below
-    G.train()
-    for _ in range(n_batches):
-        G(sample_latent(batch, cfg, generator=g)[0].to(device))
-    for m in bns:
-        m.momentum = 0.1
-    return G.eval()
+    with recounted_bn(G):
+        for _ in range(n_batches):
+            G(sample_latent(batch, cfg, generator=g)[0].to(device))
+    return G
+
+
+@torch.no_grad()
+def refresh_bn_real(D, data, cfg, n_batches=20, batch=256, seed=0):
+    """D_ema's BatchNorm statistics (trunk and Q's head), from n_batches of warped real images drawn
+    from `data`; returns D in eval mode. Real ones because Q is read on real digits: D's running
+    statistics average its real and fake batches."""
+    g = torch.Generator(data.device).manual_seed(seed)
+    with recounted_bn(D):
+        for _ in range(n_batches):
+            x = data[torch.randint(len(data), (batch,), generator=g, device=data.device)]  # (batch, 1, 28, 28)
+            D.q(D.features(warp(x, cfg, g)))
+    return D
 
 
 def data_permutation(seed, epoch, n, device):
@@ -483,28 +507,30 @@ def step_seed(seed, step):
 
 def build_run(cfg, device, ckpt=None):
     """Fresh models and optimisers for `cfg`, or those of the checkpoint dict `ckpt`.
-    Returns (G, G_ema, D, opt_g, opt_d, step, train_seconds, y_cut); y_cut: the last cut's labels or None."""
+    Returns (G, G_ema, D, D_ema, opt_g, opt_d, step, train_seconds, y_cut); y_cut: the last cut's labels
+    or None. A checkpoint from before D_ema starts it from D."""
     # seeding: weights from the global RNG; batches from (seed, epoch) and latents and warps from (seed, step),
     # in train(), so a checkpoint needs no RNG state and resumes on any device (step_seed)
     torch.manual_seed(cfg.seed)
     G, D = build_models(cfg, device)
-    G_ema = copy.deepcopy(G).requires_grad_(False)
+    G_ema, D_ema = copy.deepcopy(G).requires_grad_(False), copy.deepcopy(D).requires_grad_(False)
     opt_g, opt_d = make_optimizers(G, D, cfg)
     if ckpt is None:
-        return G, G_ema, D, opt_g, opt_d, 0, 0.0, None
+        return G, G_ema, D, D_ema, opt_g, opt_d, 0, 0.0, None
+    d_ema = "D_ema" if "D_ema" in ckpt else "D"
     try:
-        for module, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
+        for module, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (D_ema, d_ema), (opt_g, "opt_g"), (opt_d, "opt_d")):
             module.load_state_dict(ckpt[key])
     except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
         raise click.ClickException(
             f"the checkpoint's weights do not fit its config ({str(e).splitlines()[0][:120]})"
         ) from None
-    problem = next(filter(None, (weights_problem(ckpt[k]) for k in ("G", "G_ema", "D"))), None)
+    problem = next(filter(None, (weights_problem(ckpt[k]) for k in ("G", "G_ema", "D", d_ema))), None)
     if problem:
         raise click.ClickException(f"the checkpoint's weights are unusable ({problem})")
     y_cut = ckpt.get("cut")  # absent in checkpoints from before the cut
     y_cut = y_cut.to(device, torch.long) if isinstance(y_cut, torch.Tensor) and len(y_cut) else None
-    return G, G_ema, D, opt_g, opt_d, ckpt["step"], ckpt["train_seconds"], y_cut
+    return G, G_ema, D, D_ema, opt_g, opt_d, ckpt["step"], ckpt["train_seconds"], y_cut
 
 
 def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
@@ -523,7 +549,7 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
     if steps_per_epoch == 0:
         raise click.ClickException(f"--batch-size {bs} is larger than the data set ({n} images)")
     total = min(cfg.epochs * steps_per_epoch, cfg.max_steps or math.inf)
-    G, G_ema, D, opt_g, opt_d, step, train_seconds, y_cut = build_run(cfg, device, ckpt)
+    G, G_ema, D, D_ema, opt_g, opt_d, step, train_seconds, y_cut = build_run(cfg, device, ckpt)
     if y_cut is not None and len(y_cut) != n:
         raise click.ClickException(f"the checkpoint's cut is of {len(y_cut)} images, but the data has {n}")
     gen = torch.Generator(device)  # latents and warps, reseeded every step (step_seed)
@@ -558,6 +584,7 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
                         y = y_cut[idx] if y_cut is not None else None
                         losses = train_step(G, D, opt_g, opt_d, data[idx], cfg, gen, precision, y, pool=data)
                         ema_update(G_ema, G, cfg.ema, step)
+                        ema_update(D_ema, D, cfg.ema_d, step)
                         step, n_sum = step + 1, n_sum + 1
                         sums = {k: sums.get(k, 0) + v for k, v in losses.items()}
                         if step % cfg.log_every == 0 or step == total:
@@ -572,7 +599,8 @@ def train(cfg, out_dir, ckpt=None, echo=click.echo, hook=None, progress=True):
                         if stop.set:
                             break
                 refresh_bn(G_ema, cfg)  # G_ema's own BatchNorm statistics, for the checkpoint and the grid
-                state = checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds, y_cut)
+                refresh_bn_real(D_ema, data, cfg)
+                state = checkpoint_state(cfg, G, G_ema, D, D_ema, opt_g, opt_d, step, train_seconds, y_cut)
                 save_checkpoint(out_dir / "ckpt.pt", state)  # at every epoch end, on a stop, and at the end
                 if not cfg.sample_every or step == total:
                     write_sample_grid(out_dir, G_ema, cfg, step, precision)
@@ -596,11 +624,11 @@ LIMITS = {
     "lambda_bal": (0, 1e6), "bal_marginal": (0, 1e6), "bal_batches": (1, 100), "lambda_cut": (0, 1e6),
     "cut_from": (1, 100_000), "cut_every": (0, 100_000), "shift": (0, 28), "rotate": (0, 360), "zoom": (0, 0.99),
     "lr_g": (1e-12, 1e3), "lr_d": (1e-12, 1e3), "beta1": (0, 0.9999), "beta2": (0, 0.9999), "ema": (0, 1),
-    "seed": (0, 2**32 - 1), "log_every": (1, 10**12), "sample_every": (0, 10**12),
+    "ema_d": (0, 1), "seed": (0, 2**32 - 1), "log_every": (1, 10**12), "sample_every": (0, 10**12),
 }  # fmt: skip
 # Settings added after checkpoints of this format were first written, with the values that continue
 # such a run as it was trained.
-ADDED_LATER = {"lambda_cut": 0.0, "cut_from": 3, "cut_every": 5, "bal_batches": 1}
+ADDED_LATER = {"lambda_cut": 0.0, "cut_from": 3, "cut_every": 5, "bal_batches": 1, "ema_d": 0.99}
 MAX_CAT_VALUES, MAX_CAT_CODES = 1000, 10  # values of one categorical code; categorical codes
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -876,13 +904,14 @@ def weights_problem(state):
 
 def load_checkpoint(path, device="cpu", ema=True):
     """(G, D, cfg, checkpoint dict) with the models in eval mode on `device`.
-    G is G_ema, the running average that samples are drawn from, unless ema=False (the raw G)."""
+    G is G_ema, the running average that samples are drawn from, unless ema=False (the raw G).
+    D is D_ema, the running average that Q is read from (checkpoints from before it: the raw D)."""
     cfg, ckpt = read_checkpoint(path)
     with torch.device("meta"):  # shapes only, no random initialisation to throw away: the file has every weight
         G, D = build_models(cfg, "meta")
     try:
         G.load_state_dict(ckpt["G_ema"] if ema else ckpt["G"], assign=True)
-        D.load_state_dict(ckpt["D"], assign=True)
+        D.load_state_dict(ckpt["D_ema" if "D_ema" in ckpt else "D"], assign=True)
     except (KeyError, RuntimeError, TypeError, AttributeError) as e:
         raise click.ClickException(f"{path}: weights do not fit its config ({str(e).splitlines()[0][:120]})") from None
     problem = weights_problem(G.state_dict()) or weights_problem(D.state_dict())
@@ -1061,12 +1090,12 @@ def log_losses(file, sums, n_steps, step, steps_per_epoch, seconds, cfg):
     )
 
 
-def checkpoint_state(cfg, G, G_ema, D, opt_g, opt_d, step, train_seconds, y_cut=None):
+def checkpoint_state(cfg, G, G_ema, D, D_ema, opt_g, opt_d, step, train_seconds, y_cut=None):
     """Everything a checkpoint holds: tensors and plain config only (loads with weights_only=True).
     y_cut: the last cut's labels (int16; empty before the first cut), so that a resume goes on with them.
-    G_ema's BatchNorm statistics must be fresh (refresh_bn). Refuses non-finite weights, so a
-    diverged step never overwrites the last good checkpoint."""
-    models = {"G": G, "G_ema": G_ema, "D": D}
+    G_ema's and D_ema's BatchNorm statistics must be fresh (refresh_bn, refresh_bn_real). Refuses
+    non-finite weights, so a diverged step never overwrites the last good checkpoint."""
+    models = {"G": G, "G_ema": G_ema, "D": D, "D_ema": D_ema}
     for name, model in models.items():  # weights and BatchNorm statistics
         if not all(all_finite(t) for t in model.state_dict().values() if t.is_floating_point()):
             raise click.ClickException(f"{name} has non-finite weights at step {step}; not saved (try lower rates)")

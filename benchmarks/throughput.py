@@ -93,11 +93,12 @@ def main(batch_size, steps, repeats, warmup, device):
         torch.manual_seed(0)
         G, D = ig.build_models(cfg, device)
         opt_g, opt_d = ig.make_optimizers(G, D, cfg)
-        G_ema = copy.deepcopy(G)
+        G_ema, D_ema = copy.deepcopy(G), copy.deepcopy(D)
 
         def ours():
             ig.train_step(G, D, opt_g, opt_d, x, cfg, None, precision, pool=x)  # noqa: B023 (called in this loop)
             ig.ema_update(G_ema, G, cfg.ema, step=1000)  # noqa: B023
+            ig.ema_update(D_ema, D, cfg.ema_d, step=1000)  # noqa: B023
 
         timed(ours, warmup, device)
         ratios, ref_ips, our_ips = [], [], []

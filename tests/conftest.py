@@ -51,11 +51,13 @@ def train_cli(tiny_data, *args):
 
 @pytest.fixture(scope="session", autouse=True)
 def cheap_bn_refresh():
-    """G_ema's BatchNorm statistics from 2 x 32 prior draws instead of 20 x 256 at every save: the same
-    code, ~80x less work (it was most of a tiny run's time). test_refresh_bn passes its own sizes.
-    Session-wide and autouse, so it is in place before the shared runs below are made."""
+    """G_ema's and D_ema's BatchNorm statistics from 2 x 32 draws instead of 20 x 256 at every save:
+    the same code, ~80x less work (it was most of a tiny run's time). The tests of refresh_bn and
+    refresh_bn_real pass their own sizes. Session-wide and autouse, so it is in place before the shared
+    runs below are made."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ig.refresh_bn.__wrapped__, "__defaults__", (2, 32, 0))
+        for f in (ig.refresh_bn, ig.refresh_bn_real):
+            mp.setattr(f.__wrapped__, "__defaults__", (2, 32, 0))
         yield
 
 

@@ -1,5 +1,6 @@
 """Tests of evaluate.py: matching, Frechet distance, slant, the shipped classifier, the CLI."""
 
+import functools
 import json
 import os
 
@@ -187,6 +188,21 @@ def test_every_figure_on_the_tiny_checkpoint(tiny_data, tiny_ckpt):
     assert res["fid"] > 10 * res["fid_floor"] > 0  # 3 steps of training are far from the data
     again = ev.evaluate(G, D, cfg, ev.load_classifier(), n=20, data_dir=tiny_data, full=False)
     assert again.items() <= res.items()  # seeded: the same agreement figures again
+
+
+def test_q_is_read_from_d_ema_where_the_checkpoint_has_one(tiny_data, tiny_ckpt, tmp_path, monkeypatch):
+    monkeypatch.setattr(ev, "evaluate", functools.partial(ev.evaluate, n_fid=500))  # FID of 500 images, not 10k
+    old = torch.load(tiny_ckpt, weights_only=True)
+    del old["D_ema"]  # a checkpoint from before D_ema
+    torch.save(old, tmp_path / "old.pt")
+    lines = {}
+    for name, ckpt in (("new", tiny_ckpt), ("old", tmp_path / "old.pt")):
+        res = CliRunner().invoke(ev.main, [str(ckpt), "--n", "20", "--device", "cpu", "--data-dir", str(tiny_data)])
+        assert res.exit_code == 0, res.output
+        lines[name] = json.loads(res.output.splitlines()[-1])
+    assert lines["new"]["q_from"] == "D_ema" and lines["old"]["q_from"] == "D"
+    assert lines["new"]["agreement"] == lines["old"]["agreement"]  # the same G_ema
+    assert "q_accuracy" in lines["old"] and "(Q of D; paper: 0.95)" in res.output
 
 
 def test_evaluate_script_end_to_end(tiny_data, tiny_ckpt, tmp_path):

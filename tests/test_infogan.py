@@ -274,6 +274,30 @@ def test_refresh_bn_gives_statistics_of_the_current_weights():
     assert torch.allclose(bn.running_mean, mean1 + 3.0, atol=1e-4)
 
 
+def test_refresh_bn_real_reads_real_images_and_only_the_weights_and_data():
+    cfg = ig.Config()
+    torch.manual_seed(0)
+    _, D = ig.build_models(cfg)
+    data = ig.to_tanh_range(ig.load_mnist(split="test")[0][:512], torch.device("cpu"))
+    bn, q_bn = D.trunk[3], D.q_head[1]
+    before = torch.random.get_rng_state()
+    stats = lambda: [t.clone() for m in (bn, q_bn) for t in (m.running_mean, m.running_var)]  # noqa: E731
+    ig.refresh_bn_real(D, data, cfg, n_batches=3, batch=32)
+    assert not D.training and bn.momentum == q_bn.momentum == 0.1  # the trunk's and Q's head's BatchNorm
+    first = stats()
+    ig.refresh_bn_real(D, data, cfg, n_batches=3, batch=32)
+    assert all(torch.equal(a, b) for a, b in zip(first, stats()))  # its own RNG: the same draws again
+    assert torch.equal(torch.random.get_rng_state(), before)
+    with torch.no_grad():
+        D.trunk[2].bias.add_(2.0)  # the convolution under the trunk's BatchNorm: its mean moves by 2
+    ig.refresh_bn_real(D, data, cfg, n_batches=3, batch=32)
+    assert torch.allclose(bn.running_mean, first[0] + 2.0, atol=1e-4) and torch.allclose(
+        bn.running_var, first[1], rtol=1e-4
+    )
+    ig.refresh_bn_real(D, -data, cfg, n_batches=3, batch=32)  # other images, other statistics
+    assert not torch.allclose(bn.running_mean, first[0] + 2.0, atol=1e-2)
+
+
 # -----------------------------------------------------------------------------
 # The command line, on a 24-image data set (3 steps per epoch at batch 8)
 
@@ -312,6 +336,7 @@ def test_run_directory_and_checkpoint_round_trip(tiny_ckpt):
     assert cfg.cat == (10, 3) and cfg.n_cont == 2 and cfg.batch_size == 8 and ckpt["step"] == 4
     assert same_state(G.state_dict(), ckpt["G_ema"]) and not same_state(G.state_dict(), ckpt["G"])
     assert same_state(ig.load_checkpoint(out / "ckpt.pt", ema=False)[0].state_dict(), ckpt["G"])
+    assert same_state(D.state_dict(), ckpt["D_ema"]) and not same_state(ckpt["D_ema"], ckpt["D"])  # Q of D_ema
     G2, _ = ig.build_models(cfg)
     G2.load_state_dict(weights(out / "ckpt.pt")["G_ema"])
     latent, _, _ = ig.sample_latent(6, cfg, generator=torch.Generator().manual_seed(0))
@@ -331,11 +356,12 @@ def test_resume_is_exact_across_an_epoch_boundary_and_seeds_matter(tiny_data, st
     assert part["step"] == full["step"] == 4
     # no generator state (bytes that only a generator of the same device type can take back): the latents
     # are a function of (seed, step), so a checkpoint trained on CUDA resumes on a CPU
-    tensors = [t for key in ("G", "G_ema", "D") for t in full[key].values()]
+    tensors = [t for key in ("G", "G_ema", "D", "D_ema") for t in full[key].values()]
     tensors += [t for key in ("opt_g", "opt_d") for d in full[key]["state"].values() for t in d.values()]
     assert all(t.is_floating_point() or t.dtype == torch.long for t in tensors)
-    assert set(full) == {"format", "config", "step", "train_seconds", "G", "G_ema", "D", "opt_g", "opt_d", "cut"}
-    for key in ("G", "G_ema", "D", "opt_g", "opt_d"):
+    keys = {"G", "G_ema", "D", "D_ema", "opt_g", "opt_d"}
+    assert set(full) == {"format", "config", "step", "train_seconds", "cut", *keys}
+    for key in keys:
         flat = lambda sd: {f"{k}.{j}": v for k, d in sd["state"].items() for j, v in d.items()} if "state" in sd else sd
         assert same_state(flat(full[key]), flat(part[key])), key
     metrics = [json.loads(line) for line in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
@@ -358,16 +384,20 @@ def test_a_resume_after_a_cut_goes_on_with_the_checkpoint_s_labels(tiny_data, tm
     assert same_state(full["G"], part["G"]) and same_state(full["D"], part["D"])
 
 
-def test_a_checkpoint_from_before_the_cut_resumes_without_cuts(tiny_data, tiny_ckpt, tmp_path):
+def test_a_checkpoint_from_before_the_cut_and_d_ema_resumes_without_cuts_and_reads_q_from_d(
+    tiny_data, tiny_ckpt, tmp_path
+):
     old = weights(tiny_ckpt)
-    del old["cut"]
+    del old["cut"], old["D_ema"]
     for key in ig.ADDED_LATER:
         del old["config"][key]
     torch.save(old, tmp_path / "ckpt.pt")
     cfg = ig.read_checkpoint(tmp_path / "ckpt.pt")[0]
     assert cfg.lambda_cut == 0 and cfg.bal_batches == 1  # as such a run was trained
+    assert same_state(ig.load_checkpoint(tmp_path / "ckpt.pt")[1].state_dict(), old["D"])  # Q of D, as it was
     res = train_cli(tiny_data, "--resume", tmp_path / "ckpt.pt", "--max-steps", 5)
     assert res.exit_code == 0 and "done at step 5" in res.output
+    assert "D_ema" in weights(tmp_path / "ckpt.pt")  # the average starts from D
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
