@@ -409,7 +409,7 @@ def main(ckpt, n, seed, device, json_file, min_agreement, quick, raw_g, classifi
         "ckpt": str(ckpt),
         "step": meta["step"],
         "generator": "G" if raw_g else "G_ema",
-        **({} if quick else {"q_from": "D_ema" if "D_ema" in meta else "D"}),
+        **({} if quick else {"q_from": ig.d_ema_key(meta)}),
         "seed": seed,
         "n": n,
         **res,

@@ -505,6 +505,11 @@ def step_seed(seed, step):
     return (seed * 2**32 + step + 1) % 2**63
 
 
+def d_ema_key(ckpt):
+    """The checkpoint entry D_ema, and so Q's reading, comes from: checkpoints from before it have only D."""
+    return "D_ema" if "D_ema" in ckpt else "D"
+
+
 def build_run(cfg, device, ckpt=None):
     """Fresh models and optimisers for `cfg`, or those of the checkpoint dict `ckpt`.
     Returns (G, G_ema, D, D_ema, opt_g, opt_d, step, train_seconds, y_cut); y_cut: the last cut's labels
@@ -517,7 +522,7 @@ def build_run(cfg, device, ckpt=None):
     opt_g, opt_d = make_optimizers(G, D, cfg)
     if ckpt is None:
         return G, G_ema, D, D_ema, opt_g, opt_d, 0, 0.0, None
-    d_ema = "D_ema" if "D_ema" in ckpt else "D"
+    d_ema = d_ema_key(ckpt)
     try:
         for module, key in ((G, "G"), (G_ema, "G_ema"), (D, "D"), (D_ema, d_ema), (opt_g, "opt_g"), (opt_d, "opt_d")):
             module.load_state_dict(ckpt[key])
@@ -911,7 +916,7 @@ def load_checkpoint(path, device="cpu", ema=True):
         G, D = build_models(cfg, "meta")
     try:
         G.load_state_dict(ckpt["G_ema"] if ema else ckpt["G"], assign=True)
-        D.load_state_dict(ckpt["D_ema" if "D_ema" in ckpt else "D"], assign=True)
+        D.load_state_dict(ckpt[d_ema_key(ckpt)], assign=True)
     except (KeyError, RuntimeError, TypeError, AttributeError) as e:
         raise click.ClickException(f"{path}: weights do not fit its config ({str(e).splitlines()[0][:120]})") from None
     problem = weights_problem(G.state_dict()) or weights_problem(D.state_dict())
