@@ -18,15 +18,17 @@ In code (every loss is minimised; D outputs a logit; bce = BCEWithLogits; A(x) i
            + λ_cont · NLL_N(c_cont; μ(A(G(z, c))), σ)                    # -E[log Q(c_cont | x)]
     bal    = m · KL(P_Q(c) || P(c_cat)) + H_Q(c | c')                   # not in the paper (below)
     cut    = CE(Q_cat(A(x)), y)                                         # not in the paper (below)
+    rot    = CE(R(turn_k(A(x))), k),  k ~ U{0, 1, 2, 3}                 # not in the paper (below)
+    D (its trunk, real/fake head and R) minimises loss_d + λ_rot · rot;
     G and Q's head minimise loss_g + info + λ_bal · bal + λ_cut · cut.
     mi = H(c_cat) - CE is the logged bound.
 
 H(c) is a constant, so -λ L_I and `info` differ by a constant. σ = 1 unless learn_std. The paper
 uses λ = 1 for categorical codes and a smaller λ for continuous ones (λ_cont = 0.1 here).
 
-Which parameters each term trains: loss_d trains D's trunk and real/fake head. `info` trains G and
-Q's head only: the trunk Q shares with D learns from D's loss alone, so Q reads features made for
-telling real from fake and G can make its code recoverable only through visible changes.
+Which parameters each term trains: loss_d trains D's trunk and real/fake head, rot the trunk and R.
+`info` trains G and Q's head only: the trunk Q shares with D learns from D's losses alone, so G can
+make its code recoverable only through visible changes.
 
 The balance term `bal` (weight λ_bal; 0 gives the paper's objective) is computed on the real images
 of the D step and three more batches drawn at random (a closer estimate of P_Q(c)) and trains Q's
@@ -43,11 +45,16 @@ groups of about equal size (spectral clustering, started from Q's own clusters, 
 code j). The graph keeps digits apart where Q's head alone merges them (crossed 7s with 2s). No
 labels are used anywhere.
 
+The rotation loss `rot` (weight λ_rot) is the self-supervised GAN's (Chen et al. 2019): each real
+image of the D step, warped, is turned by k quarter turns, and a linear head R on D's trunk learns k.
+D's loss alone makes features for telling real from fake; telling how a digit is turned needs its
+shape, so the trunk Q reads groups the digits more purely (docs/design.md).
+
 Departures from the paper's MNIST setting, each measured (docs/design.md): z ~ 0.5 · Unif(-1, 1);
 every image D and Q see is randomly shifted, rotated and zoomed (A above); the trunk is not trained
-by `info`; the balance term and the cut; images are drawn from G_ema, a running average of G's
-weights, and evaluate.py reads Q from D_ema, one of D's; 10 epochs by default (--epochs 50 is the
-paper's length).
+by `info`; the balance term, the cut and the rotation loss; images are drawn from G_ema, a running
+average of G's weights, and evaluate.py reads Q from D_ema, one of D's; 10 epochs by default
+(--epochs 50 is the paper's length).
 """
 
 import contextlib
@@ -100,6 +107,7 @@ class Config:
     lambda_cut: float = 1.0  # λ_cut of the cut's pseudo-labels for Q's head (0: no cuts)
     cut_from: int = 3  # the first epoch that starts with a cut: Q's clusters have formed by then
     cut_every: int = 0  # after epoch 10, a cut at the start of every cut_every-th epoch (0: none, the last stays)
+    lambda_rot: float = 1.0  # λ_rot of the rotation loss on real images, which also trains D's trunk (0: none)
     # the random warp A of every image D and Q see, real or fake
     shift: int = 2  # up to this many pixels
     rotate: float = 20.0  # up to this many degrees
@@ -160,9 +168,10 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """A shared trunk, then two heads: D's real/fake logit and Q's code parameters."""
+    """A shared trunk, then two heads: D's real/fake logit and Q's code parameters (and R, the
+    rotation head, where the rotation loss is on)."""
 
-    def __init__(self, n_q):
+    def __init__(self, n_q, rot_head=False):
         super().__init__()
         self.trunk = nn.Sequential(
             nn.Conv2d(1, 64, kernel_size=4, stride=2, padding=1), nn.LeakyReLU(0.1),  # 28 -> 14
@@ -173,6 +182,7 @@ class Discriminator(nn.Module):
         )  # fmt: skip
         self.d_head = nn.Linear(1024, 1)
         self.q_head = nn.Sequential(nn.Linear(1024, 128), nn.BatchNorm1d(128), nn.LeakyReLU(0.1), nn.Linear(128, n_q))
+        self.rot_head = nn.Linear(1024, 4) if rot_head else None  # R: logits of 0, 1, 2, 3 quarter turns
 
     def forward(self, x):
         h = self.features(x)
@@ -192,8 +202,9 @@ class Discriminator(nn.Module):
         return list(self.q_head.parameters())
 
     def d_parameters(self):
-        """What D's loss trains: the trunk and the real/fake head (Q's head is trained with G)."""
-        return [*self.trunk.parameters(), *self.d_head.parameters()]
+        """What D's losses train: the trunk, the real/fake head and R (Q's head is trained with G)."""
+        rot = [*self.rot_head.parameters()] if self.rot_head is not None else []
+        return [*self.trunk.parameters(), *self.d_head.parameters(), *rot]
 
     def freeze_d(self, frozen):
         """Freeze the trunk and the real/fake head, so G's step computes no gradients for them."""
@@ -374,6 +385,11 @@ def warp(x, cfg, gen=None):
     return F.grid_sample(x.float() + 1, grid, align_corners=False) - 1
 
 
+def turn(x, k):
+    """Each image x[i] (B, 1, H, W) turned by k[i] quarter turns (B,) counter-clockwise."""
+    return torch.stack([torch.rot90(x, r, dims=(2, 3)) for r in range(4)])[k, torch.arange(len(x), device=x.device)]
+
+
 def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32", y_cut=None, pool=None):
     """One InfoGAN step on a real batch x_real (B, 1, 28, 28): D's step, then G and Q's step.
     y_cut (B,): the cut's labels of x_real (cut_labels), or None before the first cut.
@@ -385,15 +401,18 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32", y_cu
     with autocast(device, precision):
         x_fake = G(latent)  # (B, 1, 28, 28)
 
-    # D step: minimise loss_d = -V(D, G). The second warp of the real images, and bal_batches - 1
-    # batches more drawn from the pool (two warps each), are for the balance term, which trains Q's
-    # head in the G step (no gradient here; D's BatchNorm statistics see them). One autocast context,
-    # so the bf16 copies of D's weights are made once for all these passes.
+    # D step: minimise loss_d + λ_rot · rot (loss_d = -V(D, G)). The second warp of the real images,
+    # and bal_batches - 1 batches more drawn from the pool (two warps each), are for the balance term,
+    # which trains Q's head in the G step (no gradient here; D's BatchNorm statistics see them). One
+    # autocast context, so the bf16 copies of D's weights are made once for all these passes.
     more = cfg.lambda_bal > 0 and cfg.bal_batches > 1 and pool is not None
     with autocast(device, precision):
         h_real = D.features(warp(x_real, cfg, gen))  # (B, 1024)
         logit_real = D.logit(h_real)
         logit_fake = D.logit(D.features(warp(x_fake.detach(), cfg, gen)))
+        if cfg.lambda_rot > 0:  # the real images, warped again, each turned by k quarter turns; R learns k
+            k = torch.randint(4, (B,), generator=gen, device=device)
+            rot_logits = D.rot_head(D.features(turn(warp(x_real, cfg, gen), k)))  # (B, 4)
         with torch.no_grad():
             h_real2 = D.features(warp(x_real, cfg, gen)) if cfg.lambda_bal > 0 else None
             if more:  # (bal_batches - 1) · B real images, drawn with replacement
@@ -401,8 +420,9 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32", y_cu
                 h_more, h_more2 = D.features(warp(x_more, cfg, gen)), D.features(warp(x_more, cfg, gen))
     bce = F.binary_cross_entropy_with_logits
     loss_d = bce(logit_real.float(), ones) + bce(logit_fake.float(), zeros)
+    rot = F.cross_entropy(rot_logits.float(), k) if cfg.lambda_rot > 0 else torch.zeros((), device=device)
     opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
+    (loss_d + cfg.lambda_rot * rot).backward()
     opt_d.step()
 
     # G/Q step: minimise loss_g + info + λ_bal · bal + λ_cut · cut over G and Q's head. D's trunk and
@@ -433,7 +453,7 @@ def train_step(G, D, opt_g, opt_d, x_real, cfg, gen=None, precision="fp32", y_cu
     (loss_g + info + cfg.lambda_bal * bal + cfg.lambda_cut * cut).backward()
     opt_g.step()
     D.freeze_d(False)
-    losses = dict(loss_d=loss_d, loss_g=loss_g, info=info, ce=ce, nll=nll, bal=bal, cut=cut)
+    losses = dict(loss_d=loss_d, loss_g=loss_g, info=info, ce=ce, nll=nll, bal=bal, cut=cut, rot=rot)
     return {k: v.detach() for k, v in losses.items()}
 
 
@@ -627,13 +647,14 @@ LIMITS = {
     "epochs": (1, 100_000), "max_steps": (0, 10**12), "batch_size": (2, 60_000), "n_cont": (0, 100),
     "n_noise": (0, 10_000), "noise_scale": (0, 100), "lambda_cat": (0, 1e6), "lambda_cont": (0, 1e6),
     "lambda_bal": (0, 1e6), "bal_marginal": (0, 1e6), "bal_batches": (1, 100), "lambda_cut": (0, 1e6),
-    "cut_from": (1, 100_000), "cut_every": (0, 100_000), "shift": (0, 28), "rotate": (0, 360), "zoom": (0, 0.99),
-    "lr_g": (1e-12, 1e3), "lr_d": (1e-12, 1e3), "beta1": (0, 0.9999), "beta2": (0, 0.9999), "ema": (0, 1),
-    "ema_d": (0, 1), "seed": (0, 2**32 - 1), "log_every": (1, 10**12), "sample_every": (0, 10**12),
+    "cut_from": (1, 100_000), "cut_every": (0, 100_000), "lambda_rot": (0, 1e6), "shift": (0, 28),
+    "rotate": (0, 360), "zoom": (0, 0.99), "lr_g": (1e-12, 1e3), "lr_d": (1e-12, 1e3), "beta1": (0, 0.9999),
+    "beta2": (0, 0.9999), "ema": (0, 1), "ema_d": (0, 1), "seed": (0, 2**32 - 1), "log_every": (1, 10**12),
+    "sample_every": (0, 10**12),
 }  # fmt: skip
 # Settings added after checkpoints of this format were first written, with the values that continue
 # such a run as it was trained.
-ADDED_LATER = {"lambda_cut": 0.0, "cut_from": 3, "cut_every": 5, "bal_batches": 1, "ema_d": 0.99}
+ADDED_LATER = {"lambda_cut": 0.0, "cut_from": 3, "cut_every": 5, "bal_batches": 1, "ema_d": 0.99, "lambda_rot": 0.0}
 MAX_CAT_VALUES, MAX_CAT_CODES = 1000, 10  # values of one categorical code; categorical codes
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -822,7 +843,7 @@ def weight_layout(device):
 def build_models(cfg, device="cpu"):
     """(G, D) for the config, on `device`, freshly initialised from torch's global RNG."""
     G = Generator(cfg.n_latent).to(device, memory_format=weight_layout(device))
-    D = Discriminator(cfg.n_q).to(device, memory_format=weight_layout(device))
+    D = Discriminator(cfg.n_q, rot_head=cfg.lambda_rot > 0).to(device, memory_format=weight_layout(device))
     return G, D
 
 
@@ -1209,6 +1230,7 @@ PRECISION, CAT = click.Choice(["auto", "bf16", "fp32"]), ",".join(map(str, C.cat
 @click.option("--lambda-cont", type=FLOAT0, default=C.lambda_cont, help="λ of the continuous information term.")
 @click.option("--lambda-bal", type=FLOAT0, default=C.lambda_bal, help="λ_bal of the balance term (0: off).")
 @click.option("--lambda-cut", type=FLOAT0, default=C.lambda_cut, help="λ_cut of the cut's labels for Q (0: no cuts).")
+@click.option("--lambda-rot", type=FLOAT0, default=C.lambda_rot, help="λ_rot of the rotation loss on D (0: off).")
 @click.option("--lr-g", type=RATE, default=C.lr_g, help="Adam rate for G and Q's head (paper: 1e-3).")
 @click.option("--lr-d", type=RATE, default=C.lr_d, help="Adam rate for D (paper: 2e-4).")
 @click.option("--seed", type=SEED, default=C.seed, help="Seeds weights, codes, warps, batches.")

@@ -4,17 +4,18 @@ Both train the same paper networks on the same batch size. The reference is the 
 default (for-each) Adam, D then G/Q with D run again on the fakes and every parameter's gradient
 computed. The project step is infogan.train_step with the default config (fused Adam, D's trunk
 frozen in the G step so its weight gradients are not computed, the random warps of D's inputs, the
-balance term's second view and its further batches of real images) plus the update of G_ema that the
-training loop does after every step. They run alternately in one process, --repeats times, and the
-median of the per-repeat ratios is printed as one JSON line per precision of the project step: the
-one `--precision auto` picks on this machine (infogan.resolve_precision), fp32, and bf16 where the
-hardware has bf16 instructions.
+balance term's second view and its further batches of real images, the rotation loss's turned view)
+plus the update of G_ema that the training loop does after every step. They run alternately in one
+process, --repeats times, and the median of the per-repeat ratios is printed as one JSON line per
+precision of the project step: the one `--precision auto` picks on this machine
+(infogan.resolve_precision), fp32, and bf16 where the hardware has bf16 instructions.
 
     python benchmarks/throughput.py
     python benchmarks/throughput.py --batch-size 256 --repeats 7
 """
 
 import copy
+import dataclasses
 import json
 import platform
 import statistics
@@ -76,7 +77,7 @@ def main(batch_size, steps, repeats, warmup, device):
     x = torch.rand(bs, 1, 28, 28, device=device) * 2 - 1
 
     torch.manual_seed(0)
-    Gr, Dr = ig.build_models(cfg, device)
+    Gr, Dr = ig.build_models(dataclasses.replace(cfg, lambda_rot=0.0), device)  # the paper's D: no rotation head
     Gr, Dr = Gr.to(memory_format=torch.contiguous_format), Dr.to(memory_format=torch.contiguous_format)  # plain layout
     betas = (cfg.beta1, cfg.beta2)
     opt_dr = torch.optim.Adam(Dr.d_parameters(), lr=cfg.lr_d, betas=betas)

@@ -94,23 +94,52 @@ def test_balance_term_values():
     assert ig.balance_term(q, q, two).item() == pytest.approx(math.log(4), abs=1e-4)
 
 
+def one_step(n, **settings):
+    """(losses, G, D, D's state before) after one fp32 step on n test digits from seeded weights, warps off."""
+    x = ig.to_tanh_range(ig.load_mnist(split="test")[0][:n], "cpu")
+    cfg = ig.Config(precision="fp32", shift=0, rotate=0.0, zoom=0.0, **settings)
+    torch.manual_seed(0)
+    G, D = ig.build_models(cfg)
+    start = copy.deepcopy(D.state_dict())
+    opt_g, opt_d = ig.make_optimizers(G, D, cfg)
+    return ig.train_step(G, D, opt_g, opt_d, x, cfg, torch.Generator().manual_seed(1)), G, D, start
+
+
 def test_balance_term_trains_only_q_head():
     """One step from the same state with λ_bal = 0 and 1: G, the trunk and D's head move the same,
     Q's head does not (the real features are detached). Warps off, so both draw the same numbers."""
-    x = ig.to_tanh_range(ig.load_mnist(split="test")[0][:64], "cpu")
     after = {}
     for lam in (0.0, 1.0):
-        cfg = ig.Config(precision="fp32", shift=0, rotate=0.0, zoom=0.0, lambda_bal=lam)
-        torch.manual_seed(0)
-        G, D = ig.build_models(cfg)
-        opt_g, opt_d = ig.make_optimizers(G, D, cfg)
-        losses = ig.train_step(G, D, opt_g, opt_d, x, cfg, torch.Generator().manual_seed(1))
+        losses, G, D, _ = one_step(64, lambda_bal=lam)
         after[lam] = (losses["bal"].item(), G.state_dict(), dict(D.named_parameters()))
     (b0, g0, d0), (b1, g1, d1) = after.values()
     assert b0 == 0.0 and b1 > 0.0
     assert all(torch.equal(g0[k], g1[k]) for k in g0)
     assert all(torch.equal(d0[k], d1[k]) for k in d0 if not k.startswith("q_head."))
     assert not torch.equal(d0["q_head.0.weight"], d1["q_head.0.weight"])
+
+
+def test_turn_gives_quarter_turns_and_four_make_a_whole_one():
+    x = torch.arange(2 * 9.0).view(2, 1, 3, 3)  # two images: [[0, 1, 2], [3, 4, 5], [6, 7, 8]] and + 9
+    k = torch.tensor([1, 3])
+    once = ig.turn(x, k)
+    assert once[0, 0].tolist() == [[2, 5, 8], [1, 4, 7], [0, 3, 6]]  # a quarter turn counter-clockwise
+    assert once[1, 0].tolist() == [[15, 12, 9], [16, 13, 10], [17, 14, 11]]  # three: a quarter turn clockwise
+    assert torch.equal(ig.turn(once, 4 - k), x) and torch.equal(ig.turn(x, torch.zeros(2, dtype=torch.long)), x)
+
+
+def test_the_rotation_loss_trains_the_trunk_and_r_in_d_s_step():
+    """One step from the same weights with λ_rot = 0 and 1 (warps off, no pool, so the only extra draw is
+    k, after the latents): the real/fake head gets the same gradient and moves the same, the trunk moves
+    differently, and R, which only the rotation loss trains, leaves its start. Without it D has no R."""
+    after = {}
+    for lam in (0.0, 1.0):
+        losses, _, D, start = one_step(32, lambda_rot=lam)
+        after[lam] = (losses["rot"].item(), D)
+    (r0, d0), (r1, d1) = after.values()
+    assert d0.rot_head is None and r0 == 0.0 and 0.5 < r1 < 3.0  # ln 4 = 1.39 for a guess
+    assert torch.equal(d0.d_head.weight, d1.d_head.weight) and not torch.equal(d0.trunk[0].weight, d1.trunk[0].weight)
+    assert not torch.equal(d1.rot_head.weight, start["rot_head.weight"])
 
 
 def test_the_balance_term_reads_bal_batches_of_real_images_from_the_pool(monkeypatch):
@@ -144,7 +173,7 @@ def test_a_training_step_never_waits_for_the_device():
     pool = torch.empty(100, 1, 28, 28, device="meta")  # the balance term's further batches come from it
     losses = ig.train_step(G, D, opt_g, opt_d, x, cfg, y_cut=y_cut, pool=pool)
     ig.ema_update(G_ema, G, cfg.ema, step=0)
-    assert sorted(losses) == ["bal", "ce", "cut", "info", "loss_d", "loss_g", "nll"]
+    assert sorted(losses) == ["bal", "ce", "cut", "info", "loss_d", "loss_g", "nll", "rot"]
     assert all(v.device.type == "meta" and v.shape == () for v in losses.values())
 
 
@@ -384,16 +413,21 @@ def test_a_resume_after_a_cut_goes_on_with_the_checkpoint_s_labels(tiny_data, tm
     assert same_state(full["G"], part["G"]) and same_state(full["D"], part["D"])
 
 
-def test_a_checkpoint_from_before_the_cut_and_d_ema_resumes_without_cuts_and_reads_q_from_d(
+def test_a_checkpoint_from_before_the_cut_d_ema_and_r_resumes_as_it_was_trained_and_reads_q_from_d(
     tiny_data, tiny_ckpt, tmp_path
 ):
     old = weights(tiny_ckpt)
     del old["cut"], old["D_ema"]
     for key in ig.ADDED_LATER:
         del old["config"][key]
+    old["D"] = {k: v for k, v in old["D"].items() if not k.startswith("rot_head.")}  # no R then: its two
+    group = old["opt_d"]["param_groups"][0]  # tensors are the last of D's parameters, in Adam's state too
+    for i in group["params"][-2:]:
+        del old["opt_d"]["state"][i]
+    group["params"] = group["params"][:-2]
     torch.save(old, tmp_path / "ckpt.pt")
     cfg = ig.read_checkpoint(tmp_path / "ckpt.pt")[0]
-    assert cfg.lambda_cut == 0 and cfg.bal_batches == 1  # as such a run was trained
+    assert cfg.lambda_cut == 0 and cfg.bal_batches == 1 and cfg.lambda_rot == 0  # as such a run was trained
     assert same_state(ig.load_checkpoint(tmp_path / "ckpt.pt")[1].state_dict(), old["D"])  # Q of D, as it was
     res = train_cli(tiny_data, "--resume", tmp_path / "ckpt.pt", "--max-steps", 5)
     assert res.exit_code == 0 and "done at step 5" in res.output
@@ -557,6 +591,7 @@ def bad_files(tiny_data, tiny_ckpt, tmp_path_factory):
     (["--batch-size", "1"], "Invalid value for '--batch-size': 1 is not in the range x>=2"),
     (["--batch-size", "500"], "--batch-size 500 is larger than the data set (24 images)"),
     (["--lr-g", "0"], "Invalid value for '--lr-g'"),
+    (["--lambda-rot", "-1"], "Invalid value for '--lambda-rot'"),
     (["--lr-g", "nan"], "Invalid value for '--lr-g': 'nan' is not a finite number"),
     (["--seed", "100000000000000000"], "Invalid value for '--seed'"),
     (["--precision", "fp8"], "Invalid value for '--precision'"),
