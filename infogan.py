@@ -48,7 +48,7 @@ labels are used anywhere.
 The rotation loss `rot` (weight λ_rot) is the self-supervised GAN's (Chen et al. 2019): each real
 image of the D step, warped, is turned by k quarter turns, and a linear head R on D's trunk learns k.
 D's loss alone makes features for telling real from fake; telling how a digit is turned needs its
-shape, so the trunk Q reads groups the digits more purely (docs/design.md).
+shape, and on the trunk this shapes Q groups the real digits more purely (docs/design.md §6).
 
 Departures from the paper's MNIST setting, each measured (docs/design.md): z ~ 0.5 · Unif(-1, 1);
 every image D and Q see is randomly shifted, rotated and zoomed (A above); the trunk is not trained
