@@ -1,4 +1,5 @@
 import ctypes
+import gc
 import gzip
 import os
 import subprocess
@@ -104,3 +105,10 @@ def tiny_ckpt(tiny_data, tmp_path_factory):
     res = train_cli(tiny_data, "--max-steps", 4, "--out", out, "--cat", "10,3")
     assert res.exit_code == 0, res.output
     return out / "ckpt.pt"
+
+
+def pytest_collection_finish(session):
+    """Freeze the objects the imports made (torch's, numpy's and the test modules'), so that the cyclic
+    garbage collector's passes (about 1,700 a run) skip them: 1.3-1.4 s of collection a run against
+    2.2-2.4 s (docs/results.md)."""
+    gc.freeze()
